@@ -1,0 +1,3 @@
+from molgen.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The ``molgen`` command: a thin dispatcher over importable library functions.
+
+Each sub-command lives in its own module ``molgen.cli.<name>`` exposing
+``main(argv: list[str]) -> int``; it is imported only when used, so
+``molgen evaluate`` never pays for importing the training stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "data": ("molgen.cli.data", "prepare a dataset (qm9, geom, pubchem3d, crossdocked, custom)"),
+    "train": ("molgen.cli.train", "train a model from a YAML config"),
+    "finetune": ("molgen.cli.finetune", "fine-tune a checkpoint on another processed dataset"),
+    "sample": ("molgen.cli.sample", "sample molecules from a checkpoint to SDF"),
+    "evaluate": ("molgen.cli.evaluate", "evaluate an SDF of molecules"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: molgen COMMAND [options]", "", "commands:"]
+    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "Run 'molgen COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    if argv[0] == "--version":
+        from molgen import __version__
+
+        print(f"molgen {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"molgen: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
