@@ -1,0 +1,141 @@
+"""Bond perception: elements + coordinates (+ total charge) -> bonds and formal charges.
+
+Used wherever a source gives only coordinates (QM9's XYZ files and qm9pack,
+GEOM's msgpack release). RDKit's ``rdDetermineBonds.DetermineBonds`` (connect
+the dots by covalent radii, then the xyz2mol bond-order / charge assignment)
+is tried first; Open Babel (``openbabel-wheel``: ``ConnectTheDots`` +
+``PerceiveBondOrders``) is the fallback when RDKit fails or disagrees with the
+reference. When the source also carries its own SMILES/InChI, the perceived
+molecule is cross-checked against it:
+
+* canonical SMILES without stereo (hydrogens suppressed) must equal one of the
+  reference SMILES, or
+* when an InChI is given, the InChI main layer (formula, connections and
+  hydrogens; charge, stereo and isotope layers ignored) must match.
+
+:func:`perceive_bonds` returns a :class:`PerceiveResult` with the molecule or
+a reason string; it never raises for chemistry failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rdkit import Chem
+from rdkit.Chem import rdDetermineBonds
+from rdkit.rdBase import BlockLogs
+
+from molgen.chem.featurize import canonical_smiles
+
+
+@dataclass
+class PerceiveResult:
+    """``mol`` (sanitised, explicit H, 3D conformer) on success, else ``None`` and ``reason``.
+
+    ``method`` names what produced the accepted molecule (``"rdkit"`` or ``"openbabel"``);
+    ``detail`` lists what each method produced or why it failed.
+    """
+
+    mol: Chem.Mol | None
+    reason: str | None = None
+    method: str = ""
+    detail: str = ""
+
+
+def xyz_block(symbols: Sequence[str], pos: np.ndarray, title: str = "") -> str:
+    """An XYZ-format text for ``symbols`` [N] and ``pos`` [N, 3] (Angstrom)."""
+    lines = [str(len(symbols)), title.replace("\n", " ")]
+    lines += [f"{s} {x:.10f} {y:.10f} {z:.10f}" for s, (x, y, z) in zip(symbols, np.asarray(pos), strict=True)]
+    return "\n".join(lines) + "\n"
+
+
+def inchi_main_layer(inchi: str) -> str:
+    """``InChI=1S/formula/c.../h...`` part of an InChI (drops /q, /p, /b, /t, /m, /s, /i layers)."""
+    parts = inchi.strip().split("/")
+    keep = parts[:2] + [p for p in parts[2:] if p[:1] in ("c", "h")]
+    return "/".join(keep)
+
+
+def mol_inchi(mol: Chem.Mol) -> str:
+    """Standard InChI of ``mol`` ("" when RDKit cannot make one), RDKit warnings silenced."""
+    with BlockLogs():
+        return Chem.MolToInchi(mol, options="-w") or ""
+
+
+def check_against_reference(mol: Chem.Mol, smiles: Sequence[str] = (), inchi: Sequence[str] = ()) -> str | None:
+    """``None`` if ``mol`` agrees with any reference SMILES (or InChI main layer), else a reason string."""
+    got = canonical_smiles(mol)
+    refs = [_canonical_or_none(s) for s in smiles if s]
+    if got in refs:
+        return None
+    if inchi:
+        mine = inchi_main_layer(mol_inchi(mol))
+        if mine and mine in {inchi_main_layer(i) for i in inchi if i}:
+            return None
+    return "perceived bonds disagree with reference SMILES/InChI"
+
+
+def _canonical_or_none(smiles: str) -> str | None:
+    with BlockLogs():
+        ref = Chem.MolFromSmiles(smiles)
+    return None if ref is None else Chem.MolToSmiles(ref, isomericSmiles=False)
+
+
+def _rdkit_perceive(symbols: Sequence[str], pos: np.ndarray, charge: int) -> Chem.Mol:
+    with BlockLogs():
+        mol = Chem.MolFromXYZBlock(xyz_block(symbols, pos))
+        if mol is None:
+            raise ValueError("RDKit could not read the coordinates")
+        rdDetermineBonds.DetermineBonds(mol, charge=charge)
+        Chem.SanitizeMol(mol)
+    return mol
+
+
+def _openbabel_perceive(symbols: Sequence[str], pos: np.ndarray, charge: int) -> Chem.Mol:
+    from openbabel import openbabel as ob  # optional at import time: only this fallback needs it
+
+    ob.obErrorLog.SetOutputLevel(0)
+    conv = ob.OBConversion()
+    conv.SetInAndOutFormats("xyz", "mol")
+    obmol = ob.OBMol()
+    if not conv.ReadString(obmol, xyz_block(symbols, pos)):
+        raise ValueError("Open Babel could not read the coordinates")
+    obmol.SetTotalCharge(charge)
+    block = conv.WriteString(obmol)
+    with BlockLogs():
+        mol = Chem.MolFromMolBlock(block, removeHs=False, sanitize=True)
+    if mol is None:
+        raise ValueError("Open Babel's bonds do not sanitise in RDKit")
+    return mol
+
+
+def perceive_bonds(symbols: Sequence[str], pos: np.ndarray, charge: int = 0, *,
+                   reference_smiles: Sequence[str] = (), reference_inchi: Sequence[str] = (),
+                   openbabel_fallback: bool = True) -> PerceiveResult:
+    """Perceive bonds/charges for atoms ``symbols`` [N] at ``pos`` [N, 3] with total ``charge``.
+
+    With references, a molecule is accepted only if :func:`check_against_reference` agrees;
+    otherwise the first successful perception is accepted. The returned molecule keeps
+    the input atom order and coordinates.
+    """
+    pos = np.asarray(pos, dtype=np.float64)
+    if pos.shape != (len(symbols), 3) or not np.isfinite(pos).all():
+        return PerceiveResult(None, f"bad coordinates: shape {pos.shape} for {len(symbols)} atoms or non-finite")
+    has_reference = bool(reference_smiles) or bool(reference_inchi)
+    methods = [("rdkit", _rdkit_perceive)] + ([("openbabel", _openbabel_perceive)] if openbabel_fallback else [])
+    attempts: list[str] = []
+    disagreed = False
+    for label, method in methods:
+        try:
+            mol = method(symbols, pos, charge)
+        except (ValueError, RuntimeError) as exc:  # RDKit reports failure to assign bond orders as either
+            attempts.append(f"{label}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+            continue
+        if not has_reference or check_against_reference(mol, reference_smiles, reference_inchi) is None:
+            return PerceiveResult(mol, None, label, "; ".join(attempts))
+        disagreed = True
+        attempts.append(f"{label}: {canonical_smiles(mol)}")
+    reason = "perceived bonds disagree with reference SMILES/InChI" if disagreed else "bond perception failed"
+    return PerceiveResult(None, reason, "", "; ".join(attempts))

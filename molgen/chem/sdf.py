@@ -1,0 +1,250 @@
+"""SDF reading (streaming, ``.sdf`` or ``.sdf.gz``, every bad record reported) and atomic writing.
+
+Reading splits the file into records on ``$$$$`` lines without loading it,
+parses each record with RDKit (hydrogens kept), reads its ``> <TAG>`` data
+items as properties and featurises it. A bad record (unparseable, truncated,
+unsupported element, charge out of range, missing/2D/NaN coordinates) is
+either skipped and listed in an :class:`SDFReport` (file, record index, reason)
+or, with ``errors="raise"``, raises :class:`~molgen.chem.records.BadRecordError`
+naming file and record.
+
+Writing goes to a temporary file in the target folder and is renamed into place
+with ``os.replace``: a crash never leaves a half-written SDF. Each molecule's
+``name`` is the title line and ``props`` become data items.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import io
+import math
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from rdkit import Chem
+from rdkit.rdBase import BlockLogs
+
+from molgen.chem.featurize import FeaturizeError, featurize_mol, reconstruct_mol
+from molgen.chem.molgraph import MolGraph
+from molgen.chem.records import BadRecordError, RecordError
+from molgen.chem.vocab import VocabularyError, check_charge, element_index
+
+
+@dataclass
+class SDFReport:
+    """Counts of one read: records seen, molecules kept, and every bad record."""
+
+    records: int = 0
+    kept: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - caller closes
+
+
+def iter_sdf_blocks(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
+    """Yield ``(record_index, text)`` for every record of an SDF (``$$$$``-terminated; a last one may lack it)."""
+    path = Path(path)
+    with _open_text(path) as f:
+        lines: list[str] = []
+        index = 0
+        for line in f:
+            if line.startswith("$$$$"):
+                yield index, "".join(lines)
+                index += 1
+                lines = []
+            else:
+                lines.append(line)
+        if any(line.strip() for line in lines):
+            yield index, "".join(lines)
+
+
+def parse_sdf_tags(block: str) -> dict[str, Any]:
+    """Data items (``> <NAME>`` followed by value lines up to a blank line) after ``M  END``."""
+    _, sep, tail = block.partition("M  END")
+    props: dict[str, Any] = {}
+    if not sep:
+        return props
+    lines = tail.splitlines()
+    k = 0
+    while k < len(lines):
+        line = lines[k]
+        if line.startswith(">") and "<" in line and ">" in line[1:]:
+            name = line[line.index("<") + 1:line.rindex(">")]
+            values = []
+            k += 1
+            while k < len(lines) and lines[k].strip():
+                values.append(lines[k])
+                k += 1
+            props[name] = _coerce("\n".join(values))
+        k += 1
+    return props
+
+
+def _coerce(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def mol_from_sdf_block(block: str, file: str, index: int, *, vocabulary: bool = False) -> Chem.Mol:
+    """Parse one record (hydrogens kept, sanitised); raise :class:`BadRecordError` naming file/record on failure.
+
+    With ``vocabulary``, elements and formal charges outside molgen's vocabulary are
+    reported as such before RDKit's sanitisation would report them as valence errors.
+    """
+    if "M  END" not in block:
+        raise BadRecordError(RecordError(file, index, "truncated record (no 'M  END' line)"))
+    with BlockLogs():  # RDKit's own log lines would repeat what the report already says
+        mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=True)
+    if mol is None:
+        reason, detail = _diagnose_atom_block(block)
+        raise BadRecordError(RecordError(file, index, reason, detail))
+    if vocabulary:
+        try:
+            for atom in mol.GetAtoms():
+                element_index(atom.GetSymbol())
+                check_charge(atom.GetFormalCharge())
+        except VocabularyError as exc:
+            raise BadRecordError(RecordError(file, index, "unsupported element or charge", str(exc))) from exc
+    try:
+        Chem.SanitizeMol(mol)
+    except Exception as exc:  # RDKit raises several exception types; all mean "chemically invalid record"
+        raise BadRecordError(RecordError(file, index, "RDKit sanitisation failed", str(exc))) from exc
+    for key, value in parse_sdf_tags(block).items():
+        mol.SetProp(key, str(value))
+    return mol
+
+
+def _diagnose_atom_block(block: str) -> tuple[str, str]:
+    """Why RDKit rejected a V2000 block: ``(reason, detail)`` from its counts line and atom lines."""
+    lines = block.splitlines()
+    try:
+        n_atoms = int(lines[3][:3])
+    except (IndexError, ValueError):
+        return "unparseable molfile block", _counts_line(block)
+    elements = _element_symbols()
+    for k, line in enumerate(lines[4:4 + n_atoms]):
+        where = f"atom line {k + 1} (line {k + 5} of the record)"
+        symbol = line[31:34].strip()
+        if symbol and symbol not in ("R#", "*", "A", "Q", "L") and symbol not in elements:
+            return "unknown element symbol", f"{symbol!r} on {where}"
+        try:
+            coords = [float(line[c:c + 10]) for c in (0, 10, 20)]
+        except ValueError:
+            return "unparseable molfile block", f"coordinates {line[:30]!r} on {where}"
+        if not all(math.isfinite(c) for c in coords):
+            return "NaN or infinite coordinates", f"{line[:30]!r} on {where}"
+    return "unparseable molfile block", _counts_line(block)
+
+
+@functools.cache
+def _element_symbols() -> frozenset[str]:
+    table = Chem.GetPeriodicTable()
+    return frozenset(table.GetElementSymbol(z) for z in range(1, 119))
+
+
+def _counts_line(block: str) -> str:
+    lines = block.splitlines()
+    return f"counts line: {lines[3].strip()!r}" if len(lines) > 3 else f"only {len(lines)} lines"
+
+
+def graph_from_sdf_block(block: str, file: str, index: int, **featurize_kw: Any) -> MolGraph:
+    """Parse and featurise one record; every failure becomes :class:`BadRecordError` naming file/record."""
+    mol = mol_from_sdf_block(block, file, index, vocabulary=True)
+    props = parse_sdf_tags(block)
+    try:
+        return featurize_mol(mol, props=props, **featurize_kw)
+    except VocabularyError as exc:
+        raise BadRecordError(RecordError(file, index, "unsupported element or charge", str(exc))) from exc
+    except FeaturizeError as exc:
+        raise BadRecordError(RecordError(file, index, str(exc))) from exc
+
+
+def read_sdf(path: str | os.PathLike, *, errors: Literal["skip", "raise"] = "skip",
+             report: SDFReport | None = None, **featurize_kw: Any) -> Iterator[MolGraph]:
+    """Stream the molecules of an ``.sdf``/``.sdf.gz`` file as :class:`MolGraph`.
+
+    Args:
+        errors: ``"skip"`` drops bad records and appends them to ``report.errors``;
+            ``"raise"`` raises :class:`BadRecordError` at the first one.
+        report: filled in while iterating (pass one to get the counts).
+        featurize_kw: forwarded to :func:`molgen.chem.featurize.featurize_mol`.
+    """
+    if errors not in ("skip", "raise"):
+        raise ValueError(f"errors must be 'skip' or 'raise', not {errors!r}")
+    report = report if report is not None else SDFReport()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"SDF file not found: {path}")
+    for index, block in iter_sdf_blocks(path):
+        report.records += 1
+        try:
+            graph = graph_from_sdf_block(block, str(path), index, **featurize_kw)
+        except BadRecordError as exc:
+            if errors == "raise":
+                raise
+            report.errors.append(exc.record)
+            continue
+        report.kept += 1
+        yield graph
+    if report.records == 0:
+        error = RecordError(str(path), 0, "empty file (no SDF records)")
+        if errors == "raise":
+            error.raise_()
+        report.errors.append(error)
+
+
+def write_sdf(molecules: Iterable[MolGraph | Chem.Mol], path: str | os.PathLike) -> int:
+    """Write molecules to ``path`` (``.sdf`` or ``.sdf.gz``) atomically; return how many were written.
+
+    A :class:`MolGraph` is reconstructed with :func:`reconstruct_mol` (written even if it
+    does not sanitise; aromatic bonds are then written as type 4); its ``name`` becomes
+    the title and ``props`` the data items.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    count = 0
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(tmp, "wt", encoding="utf-8") as f:
+            for item in molecules:
+                f.write(_record_text(item))
+                count += 1
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _record_text(item: MolGraph | Chem.Mol) -> str:
+    if isinstance(item, MolGraph):
+        result = reconstruct_mol(item)
+        mol, kekulize, props, name = result.mol, result.sanitized, item.props, item.name
+    else:
+        mol, kekulize = item, True
+        props = item.GetPropsAsDict(includePrivate=False, includeComputed=False)
+        name = item.GetProp("_Name") if item.HasProp("_Name") else ""
+    block = Chem.MolToMolBlock(mol, kekulize=kekulize)
+    lines = block.split("\n", 1)
+    text = name.replace("\n", " ") + "\n" + lines[1] if len(lines) == 2 else block
+    items = "".join(f">  <{key}>\n{_format(value)}\n\n" for key, value in props.items())
+    return text + items + "$$$$\n"
+
+
+def _format(value: Any) -> str:
+    text = repr(value) if isinstance(value, float) else str(value)
+    return text.replace("\n\n", "\n")

@@ -1,0 +1,55 @@
+"""``molgen evaluate``: evaluate an SDF of molecules (a thin wrapper over :func:`molgen.eval.evaluate_sdf`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from molgen.eval import available_groups, available_presets
+
+    parser = argparse.ArgumentParser(
+        prog="molgen evaluate",
+        description="Evaluate the molecules of an SDF (.sdf or .sdf.gz) written by molgen or any other tool.",
+    )
+    parser.add_argument("sdf", type=Path, help="input SDF; unreadable records are listed, not fatal")
+    parser.add_argument(
+        "--reference",
+        help="processed dataset name (e.g. qm9: its training split), or an SDF / SMILES file (novelty, distributions)",
+    )
+    parser.add_argument("--protein", type=Path, help="protein PDB: PoseBusters 'dock' checks with the protein")
+    parser.add_argument(
+        "--metrics",
+        default="standard",
+        help=f"preset ({', '.join(available_presets())}) or comma list of groups ({', '.join(available_groups())})",
+    )
+    parser.add_argument("--out", type=Path, help="output folder (default: <sdf name>_eval next to the input)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
+    parser.add_argument("--data-root", type=Path, help="data root for --reference NAME ($MOLGEN_DATA or ./data)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    from molgen.eval import evaluate_sdf
+
+    args = build_parser().parse_args(argv)
+    out = args.out or args.sdf.with_name(args.sdf.name.split(".")[0] + "_eval")
+    try:
+        result = evaluate_sdf(
+            args.sdf, args.metrics, args.reference, protein=args.protein, out_dir=out,
+            workers=max(1, args.workers), progress=not args.quiet, data_root=args.data_root,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"molgen evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    for key, value in result.flat().items():
+        if not isinstance(value, dict):
+            print(f"{key:45s} {value:.4g}" if isinstance(value, float) else f"{key:45s} {value}")
+    if result.bad_records:
+        print(f"{len(result.bad_records)} unreadable record(s) listed in {out / 'metrics.json'}", file=sys.stderr)
+    print(f"wrote {out / 'metrics.json'}, {out / 'molecules.csv'}, {out / 'report.html'}")
+    return 0

@@ -1,0 +1,199 @@
+"""CrossDocked2020 pocket-ligand pairs (``crossdocked_pocket10``) with the pocket as fixed context.
+
+Layout written (``<root>/processed/<name>/``): for every split a ligand store ``<split>/``
+and a pocket store ``<split>_pocket/`` aligned by index (molecule ``i`` of one is the
+pair of molecule ``i`` of the other), plus ``statistics.json`` (train ligands) and
+``report.json``. Ligands are heavy-atom graphs (the SBDD convention; hydrogens are
+added for featurisation and removed, unless ``ligand_hs``). A pocket is every residue
+with an atom within ``pocket_cutoff`` A of a ligand atom, read from the pair's
+``*_pocket10.pdb``; it is a bond-less MolGraph in the shared vocabulary with per-atom
+residue information in ``props`` (see :func:`molgen.data.pocket.pocket_graph`).
+
+Splits: Pocket2Mol's ``split_by_name.pt`` (100,000 train / 100 test pairs), TargetDiff's
+pose split (indices into ``index.pkl``), or, without either, everything in ``train``.
+Pairs listed but absent on disk (partial downloads) are counted and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from torch.utils.data import Dataset
+
+from molgen.chem.featurize import featurize_mol
+from molgen.chem.molgraph import MolBatch, MolGraph
+from molgen.chem.records import RecordError
+from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block
+from molgen.data.crossdocked_raw import PairEntry, assign_splits, load_index, load_name_split, load_pose_split
+from molgen.data.pocket import DEFAULT_POCKET_CUTOFF, PdbFormatError, parse_pdb, pocket_graph, select_pocket
+from molgen.data.pubchem3d import strip_hydrogens
+from molgen.data.sharded import Shard, ShardedBuilder, batched
+from molgen.data.store import OPTIONAL_FEATURES, MolStore
+from molgen.data.template import ProcessReport, RawRecord, processed_dir
+
+PUBLISHED_PAIRS = {"train": 100_000, "test": 100}
+MISSING_ON_DISK = "pair missing on disk (partial download)"
+
+
+class CrossDocked(ShardedBuilder):
+    """CrossDocked2020 builder.
+
+    Args:
+        raw: the ``crossdocked_pocket10`` folder (holding ``index.pkl``).
+        split_file: ``split_by_name.pt`` (or a Protein/Ligand TSV of test pairs).
+        pose_split: TargetDiff's ``crossdocked_pocket10_pose_split.pt`` (instead of ``split_file``).
+        pocket_cutoff: residues with any atom within this distance (A) of the ligand form the pocket.
+        ligand_hs: keep (RDKit-added) ligand hydrogens instead of heavy atoms only.
+        max_atoms: drop pairs whose ligand has more atoms.
+        shard_size: pairs per resumable shard.
+    """
+
+    name = "crossdocked"
+
+    def __init__(self, raw: str | Path, *, split_file: str | Path | None = None, pose_split: str | Path | None = None,
+                 pocket_cutoff: float = DEFAULT_POCKET_CUTOFF, ligand_hs: bool = False,
+                 max_atoms: int | None = None, shard_size: int = 1000, index_file: str | Path | None = None):
+        self.raw = Path(raw)
+        self.index_file = Path(index_file) if index_file else self.raw / "index.pkl"
+        if not self.index_file.is_file():
+            raise FileNotFoundError(f"CrossDocked index not found: {self.index_file}")
+        self.split_file = str(split_file) if split_file else None
+        self.pose_split = str(pose_split) if pose_split else None
+        self.pocket_cutoff = pocket_cutoff
+        self.ligand_hs = ligand_hs
+        self.max_atoms = max_atoms
+        self.shard_size = shard_size
+        names = load_name_split(Path(self.split_file)) if self.split_file else None
+        poses = load_pose_split(Path(self.pose_split)) if self.pose_split else None
+        listed = names or poses or {}
+        self.splits = tuple(dict.fromkeys(["train", *listed]))
+
+    def stores(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, tuple[str, ...]] = {}
+        for split in self.splits:
+            out[split] = OPTIONAL_FEATURES
+            out[f"{split}_pocket"] = ()
+        return out
+
+    # ------------------------------------------------------------------ shards (main process)
+
+    def shards(self) -> Iterator[Shard]:
+        entries = load_index(self.index_file)
+        names = load_name_split(Path(self.split_file)) if self.split_file else None
+        poses = load_pose_split(Path(self.pose_split)) if self.pose_split else None
+        grouped = assign_splits(entries, names, poses, default=None if (names or poses) else "train")
+        yield Shard("missing-from-index", ("errors", self._absent_from_index(entries, names, poses)))
+        for split in self.splits:
+            for k, chunk in enumerate(batched(grouped.get(split, []), self.shard_size)):
+                yield Shard(f"{split}-{k:05d}", ("pairs", [(split, e) for e in chunk]))
+
+    def _absent_from_index(self, entries: list[PairEntry | None], names: dict | None,
+                           poses: dict | None) -> list[RecordError]:
+        """One summary record for split members the index lacks (a split made for a larger index)."""
+        source = self.split_file or self.pose_split or ""
+        if names is not None:
+            known = {e.key for e in entries if e is not None}
+            listed = [p for split in names.values() for p in split]
+            absent = [f"{p[0]} {p[1]}" for p in listed if tuple(p) not in known]
+        elif poses is not None:
+            listed = [i for split in poses.values() for i in split]
+            absent = [str(i) for i in listed if not 0 <= i < len(entries) or entries[i] is None]
+        else:
+            return []
+        if not absent:
+            return []
+        return [RecordError(source, 0, "split members not in index.pkl",
+                            f"{len(absent)} of {len(listed)} (first: {absent[0]})")]
+
+    # ------------------------------------------------------------------ records (worker process)
+
+    def shard_records(self, payload: Any) -> Iterator[RawRecord | RecordError]:
+        kind, items = payload
+        if kind == "errors":
+            yield from items
+            return
+        for split, entry in items:
+            pocket, ligand = self.raw / entry.pocket_fn, self.raw / entry.ligand_fn
+            if not (pocket.is_file() and ligand.is_file()):
+                yield RecordError(str(ligand if not ligand.is_file() else pocket), entry.index, MISSING_ON_DISK)
+                continue
+            yield RawRecord(str(ligand), entry.index, (split, entry))
+
+    def convert(self, record: RawRecord) -> MolGraph | RecordError:
+        """The ligand of a pair, as a heavy-atom MolGraph (or with hydrogens if ``ligand_hs``)."""
+        split, entry = record.payload
+        _, block = next(iter(iter_sdf_blocks(record.file)), (0, ""))
+        mol = mol_from_sdf_block(block, record.file, 0)
+        props = {"pocket_fn": entry.pocket_fn, "ligand_fn": entry.ligand_fn, "protein_fn": entry.protein_fn,
+                 "rmsd": entry.rmsd, "index": entry.index, "split": split}
+        graph = featurize_mol(mol, name=entry.ligand_fn, props=props, add_hs=True)
+        graph = graph if self.ligand_hs else strip_hydrogens(graph)
+        if self.max_atoms is not None and graph.num_atoms > self.max_atoms:
+            return RecordError(record.file, record.index, "more atoms than max_atoms",
+                               f"{graph.num_atoms} > {self.max_atoms}")
+        return graph
+
+    def split_of(self, graph: MolGraph) -> str:
+        return graph.props["split"]
+
+    def convert_record(self, record: RawRecord) -> list[tuple[str, MolGraph]]:
+        ligand = self.convert(record)
+        if isinstance(ligand, RecordError):
+            ligand.raise_()
+        _, entry = record.payload
+        pocket_file = self.raw / entry.pocket_fn
+        try:
+            atoms = select_pocket(parse_pdb(pocket_file, hydrogens=False), ligand.pos.double().numpy(),
+                                  self.pocket_cutoff)
+        except PdbFormatError as err:
+            RecordError(str(pocket_file), record.index, "malformed pocket PDB", str(err)).raise_()
+        if len(atoms) == 0:
+            RecordError(str(pocket_file), record.index, f"no residue within {self.pocket_cutoff} A").raise_()
+        pocket = pocket_graph(atoms, name=entry.pocket_fn)
+        split = self.split_of(ligand)
+        return [(split, ligand), (f"{split}_pocket", pocket)]
+
+
+class PocketLigandDataset(Dataset):
+    """A processed CrossDocked split: item ``i`` is ``(ligand, pocket)`` MolGraphs."""
+
+    def __init__(self, root: str | Path | None, split: str, name: str = "crossdocked"):
+        folder = processed_dir(name, root)
+        if not (folder / split / "meta.json").is_file():
+            raise FileNotFoundError(f"no processed split {split!r} at {folder}; run 'molgen data crossdocked' first")
+        self.ligands = MolStore(folder / split)
+        self.pockets = MolStore(folder / f"{split}_pocket")
+        if len(self.ligands) != len(self.pockets):
+            raise ValueError(f"{folder}: {len(self.ligands)} ligands but {len(self.pockets)} pockets in {split!r}")
+
+    def __len__(self) -> int:
+        return len(self.ligands)
+
+    def __getitem__(self, i: int) -> tuple[MolGraph, MolGraph]:
+        return self.ligands[i], self.pockets[i]
+
+
+def collate_pairs(pairs: list[tuple[MolGraph, MolGraph]]) -> tuple[MolBatch, MolBatch]:
+    """DataLoader ``collate_fn``: pairs -> (ligand MolBatch, pocket MolBatch), graph g of one matches g of the other."""
+    return MolBatch.from_graphs([p[0] for p in pairs]), MolBatch.from_graphs([p[1] for p in pairs])
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``molgen data crossdocked``."""
+    parser.add_argument("--raw", required=True, help="crossdocked_pocket10 folder (with index.pkl)")
+    parser.add_argument("--split-file", help="split_by_name.pt (or a Protein/Ligand TSV)")
+    parser.add_argument("--pose-split", help="TargetDiff crossdocked_pocket10_pose_split.pt")
+    parser.add_argument("--pocket-cutoff", type=float, default=DEFAULT_POCKET_CUTOFF, help="pocket radius in A")
+    parser.add_argument("--ligand-hs", action="store_true", help="keep ligand hydrogens (default: heavy atoms)")
+    parser.add_argument("--max-atoms", type=int, help="drop pairs whose ligand has more atoms")
+
+
+def run_cli(args: argparse.Namespace) -> ProcessReport:
+    """Build ``<root>/processed/crossdocked``; shared options come from molgen.cli.data."""
+    builder = CrossDocked(args.raw, split_file=args.split_file, pose_split=args.pose_split,
+                          pocket_cutoff=args.pocket_cutoff, ligand_hs=args.ligand_hs, max_atoms=args.max_atoms)
+    return builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
+                           progress=not args.no_progress)

@@ -1,0 +1,160 @@
+"""A user's own SDF files as a processed dataset (for fine-tuning), with a validation report.
+
+``molgen data custom --sdf FILE|DIR --name NAME`` turns every ``.sdf`` / ``.sdf.gz``
+(a folder is searched recursively) into ``<root>/processed/NAME/`` exactly like the
+public datasets, one resumable shard per file. Every rejected record is listed, with
+file, record index, title and reason, in ``report.json`` and in ``rejected.tsv``:
+
+* ``unsupported element`` / ``charge out of range`` (the shared vocabulary),
+* ``missing 3D coordinates (...)`` (no conformer, 2D block, all z = 0), NaN coordinates,
+* ``more atoms than max_atoms``, ``disconnected (N fragments)`` (with ``reject_disconnected``),
+* unparseable or chemically invalid records, implicit hydrogens (unless ``add_hs``).
+
+Splits are hashed by canonical SMILES, so conformers of one molecule share a split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rdkit import Chem
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from molgen.chem.featurize import FeaturizeError, featurize_mol
+from molgen.chem.molgraph import MolGraph
+from molgen.chem.records import RecordError
+from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
+from molgen.chem.vocab import VocabularyError
+from molgen.data.sharded import Shard, ShardedBuilder
+from molgen.data.splits import hash_split
+from molgen.data.template import ProcessReport, RawRecord, processed_dir
+
+DEFAULT_FRACTIONS = {"train": 0.9, "val": 0.05, "test": 0.05}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def count_fragments(graph: MolGraph) -> int:
+    """Connected components of the bond graph (isolated atoms count as fragments)."""
+    n = graph.num_atoms
+    i, j = graph.bond_index.numpy()
+    adjacency = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
+    return int(connected_components(adjacency, directed=False)[0]) if n else 0
+
+
+class CustomSDF(ShardedBuilder):
+    """User SDF files -> processed dataset ``name``.
+
+    Args:
+        sdf: an ``.sdf``/``.sdf.gz`` file or a folder of them.
+        name: dataset name (folder under ``processed/``; letters, digits, ``_.-``).
+        max_atoms: reject molecules with more atoms (``None``: no limit).
+        reject_disconnected: reject molecules made of several fragments (salts, mixtures).
+        add_hs: add missing hydrogens (with coordinates) instead of rejecting such records.
+        fractions: split name -> fraction, hashed by canonical SMILES; seed: hash seed.
+    """
+
+    def __init__(self, sdf: str | Path, name: str, *, max_atoms: int | None = None,
+                 reject_disconnected: bool = False, add_hs: bool = False,
+                 fractions: dict[str, float] | None = None, seed: int = 0):
+        if not _NAME.match(name):
+            raise ValueError(f"dataset name {name!r} must use letters, digits, '_', '.', '-' only")
+        self.name = name
+        self.sdf = Path(sdf)
+        files = [*self.sdf.rglob("*.sdf"), *self.sdf.rglob("*.sdf.gz")] if self.sdf.is_dir() else [self.sdf]
+        if not files or not all(f.is_file() for f in files):
+            raise FileNotFoundError(f"no .sdf / .sdf.gz files at {self.sdf}")
+        self.files = sorted(str(f) for f in files)
+        self.max_atoms = max_atoms
+        self.reject_disconnected = reject_disconnected
+        self.add_hs = add_hs
+        self.fractions = dict(fractions or DEFAULT_FRACTIONS)
+        self.splits = tuple(self.fractions)
+        self.seed = seed
+
+    def shards(self) -> Iterator[Shard]:
+        for k, file in enumerate(self.files):
+            yield Shard(f"{k:06d}", file)
+
+    def shard_records(self, payload: Any) -> Iterator[RawRecord | RecordError]:
+        for index, block in iter_sdf_blocks(payload):
+            yield RawRecord(payload, index, block)
+
+    def convert(self, record: RawRecord) -> MolGraph | RecordError:
+        title = record.payload.split("\n", 1)[0].strip()
+
+        def reject(reason: str, detail: str = "") -> RecordError:
+            return RecordError(record.file, record.index, reason, f"title {title!r}: {detail}" if title else detail)
+
+        mol = mol_from_sdf_block(record.payload, record.file, record.index)
+        try:
+            graph = featurize_mol(mol, name=title or f"{Path(record.file).name}:{record.index}",
+                                  props=parse_sdf_tags(record.payload), add_hs=self.add_hs)
+        except VocabularyError as err:
+            return reject("unsupported element" if "element" in str(err) else "charge out of range", str(err))
+        except FeaturizeError as err:
+            return reject(str(err).split(" between atoms")[0], str(err))
+        if self.max_atoms is not None and graph.num_atoms > self.max_atoms:
+            return reject("more atoms than max_atoms", f"{graph.num_atoms} > {self.max_atoms}")
+        if self.reject_disconnected and (fragments := count_fragments(graph)) > 1:
+            return reject("disconnected", f"{fragments} fragments ({Chem.MolToSmiles(mol)})")
+        return graph
+
+    def split_of(self, graph: MolGraph) -> str:
+        return hash_split(graph.smiles or graph.name, self.fractions, self.seed)
+
+
+def write_rejections(report: ProcessReport, path: Path) -> Path:
+    """Write every rejected record as a TSV row (file, record, reason, detail), atomically."""
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(["file", "record", "reason", "detail"])
+        for e in report.errors:
+            writer.writerow([e["file"], e["index"], e["reason"], e.get("detail", "")])
+    os.replace(tmp, path)
+    return path
+
+
+def build_custom(sdf: str | Path, name: str, root: str | os.PathLike | None = None, *, force: bool = False,
+                 workers: int = 1, strict: bool = False, progress: bool = True, log: Any = print,
+                 **options: Any) -> ProcessReport:
+    """Process the user's SDF files into ``processed/<name>`` and write ``rejected.tsv`` next to it.
+
+    ``options`` go to :class:`CustomSDF` (``max_atoms``, ``reject_disconnected``, ``add_hs``, ...).
+    """
+    report = CustomSDF(sdf, name, **options).process(root, force=force, workers=workers, strict=strict,
+                                                      progress=progress, log=log)
+    write_rejections(report, processed_dir(name, root) / "rejected.tsv")
+    return report
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``molgen data custom``."""
+    parser.add_argument("--sdf", required=True, help="an .sdf/.sdf.gz file or a folder of them")
+    parser.add_argument("--name", required=True, help="dataset name (folder under processed/)")
+    parser.add_argument("--max-atoms", type=int, help="reject molecules with more atoms")
+    parser.add_argument("--reject-disconnected", action="store_true", help="reject multi-fragment molecules")
+    parser.add_argument("--add-hs", action="store_true", help="add missing hydrogens instead of rejecting")
+
+
+def run_cli(args: argparse.Namespace) -> ProcessReport:
+    """Build ``<root>/processed/<name>`` and its ``rejected.tsv``; shared options come from molgen.cli.data."""
+    report = build_custom(args.sdf, args.name, args.root, force=args.force, workers=args.workers,
+                          strict=args.strict, progress=not args.no_progress, max_atoms=args.max_atoms,
+                          reject_disconnected=args.reject_disconnected, add_hs=args.add_hs)
+    path = processed_dir(args.name, args.root) / "rejected.tsv"
+    for e in report.errors[:20]:
+        print(f"  rejected {e['file']}, record {e['index']}: {e['reason']} ({e.get('detail', '')})")
+    if len(report.errors) > 20:
+        print(f"  ... {len(report.errors) - 20} more")
+    print(f"validation report: {path}")
+    return report

@@ -1,0 +1,173 @@
+"""PubChem3D (Bolton et al. 2011) for pretraining: the bulk ``Compound_3D`` SDF files, streamed.
+
+Input: ``Compound_3D/01_conf_per_cmpd/SDF/*.sdf.gz`` (25,000 CIDs per file, one
+MMFF94 conformer per compound, the CID as record title, ``PUBCHEM_*`` data items),
+or plain ``.sdf`` files. Each input file is one resumable shard. With
+``shard=(i, n)`` a machine processes only slice ``i`` of ``n`` of the sorted file
+list into ``processed/pubchem3d_part<i>of<n>``; :func:`merge_parts` concatenates
+the ``n`` parts into ``processed/pubchem3d`` (statistics recomputed on the whole
+train split). Splits are decided per CID by a seeded hash, so every part agrees.
+
+Storage: the shared memory-mapped store (:mod:`molgen.data.store`). ~100M molecules
+x ~40 atoms (with H) is ~4e9 atoms, ~70 GB of flat columns: never loaded into RAM,
+O(1) random access through offsets for the DataLoader, and parts merge by byte copy.
+
+``remove_hs`` drops hydrogen atoms (and their bonds) after featurisation, as used for
+heavy-atom pretraining; the vocabulary is unchanged so models transfer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from molgen.chem.molgraph import MolGraph
+from molgen.chem.records import RecordError
+from molgen.chem.sdf import graph_from_sdf_block, iter_sdf_blocks
+from molgen.data.sharded import Shard, ShardedBuilder, ShardReport, finish_processed
+from molgen.data.splits import hash_split
+from molgen.data.store import MolStore
+from molgen.data.template import ProcessReport, RawRecord, processed_dir
+
+PUBCHEM_FILE_SIZE = 25_000
+DEFAULT_FRACTIONS = {"train": 0.98, "val": 0.01, "test": 0.01}
+#: data items kept per molecule (the others, e.g. shape fingerprints, are large and unused)
+KEPT_TAGS = ("PUBCHEM_COMPOUND_CID", "PUBCHEM_CONFORMER_ID", "PUBCHEM_MMFF94_ENERGY", "PUBCHEM_HEAVY_ATOM_COUNT")
+
+
+def strip_hydrogens(graph: MolGraph) -> MolGraph:
+    """Copy of ``graph`` without hydrogen atoms (type index 0) and without bonds touching them."""
+    keep = graph.atom_types != 0  # [N]
+    new_index = keep.long().cumsum(0) - 1  # [N] position among kept atoms
+    bond_keep = keep[graph.bond_index[0]] & keep[graph.bond_index[1]]  # [B]
+    optional = {k: getattr(graph, k)[keep] for k in ("is_aromatic", "is_in_ring", "hybridization")
+                if getattr(graph, k) is not None}
+    return MolGraph(pos=graph.pos[keep], atom_types=graph.atom_types[keep], charges=graph.charges[keep],
+                    bond_index=new_index[graph.bond_index[:, bond_keep]], bond_types=graph.bond_types[bond_keep],
+                    name=graph.name, smiles=graph.smiles, props=dict(graph.props), **optional)
+
+
+def parse_slice(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``."""
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must look like i/n (e.g. 3/16), got {text!r}") from None
+    if not 0 <= i < n:
+        raise ValueError(f"--shard {text}: need 0 <= i < n")
+    return i, n
+
+
+class PubChem3D(ShardedBuilder):
+    """PubChem3D builder.
+
+    Args:
+        raw: folder of ``*.sdf.gz`` / ``*.sdf`` files (searched recursively) or one file.
+        remove_hs: drop hydrogens after featurisation.
+        fractions: split name -> fraction, hashed by CID.
+        seed: hash seed.
+        shard: ``(i, n)``: process only slice ``i`` of ``n`` of the sorted input files.
+        max_atoms: drop molecules with more atoms (counted after ``remove_hs``).
+    """
+
+    name = "pubchem3d"
+
+    def __init__(self, raw: str | Path, *, remove_hs: bool = False, fractions: dict[str, float] | None = None,
+                 seed: int = 0, shard: tuple[int, int] | None = None, max_atoms: int | None = None):
+        self.raw = Path(raw)
+        files = [*self.raw.rglob("*.sdf.gz"), *self.raw.rglob("*.sdf")] if self.raw.is_dir() else [self.raw]
+        if not files or not all(f.is_file() for f in files):
+            raise FileNotFoundError(f"no PubChem3D .sdf.gz/.sdf files at {self.raw}")
+        self.files = [str(f) for f in sorted(files)]
+        if shard is not None:
+            i, n = shard
+            self.files = self.files[i * len(self.files) // n:(i + 1) * len(self.files) // n]
+            self.name = part_name(i, n)
+        self.remove_hs = remove_hs
+        self.fractions = dict(fractions or DEFAULT_FRACTIONS)
+        self.splits = tuple(self.fractions)
+        self.seed = seed
+        self.max_atoms = max_atoms
+
+    def shards(self) -> Iterator[Shard]:
+        for k, file in enumerate(self.files):
+            yield Shard(f"{k:06d}-{Path(file).name.split('.')[0]}", file)
+
+    def shard_records(self, payload: Any) -> Iterator[RawRecord | RecordError]:
+        next_index = 0
+        try:
+            for index, block in iter_sdf_blocks(payload):
+                next_index = index + 1
+                yield RawRecord(payload, index, block)
+        except (OSError, EOFError, zlib.error) as err:  # truncated download: keep what was read, report the rest
+            yield RecordError(payload, next_index, "corrupt or truncated compressed file", str(err))
+
+    def convert(self, record: RawRecord) -> MolGraph | RecordError:
+        graph = graph_from_sdf_block(record.payload, record.file, record.index)
+        cid = str(graph.props.get("PUBCHEM_COMPOUND_CID", graph.name)).strip()
+        if not cid:
+            return RecordError(record.file, record.index, "record has neither a CID title nor PUBCHEM_COMPOUND_CID")
+        graph.props = {k: graph.props[k] for k in KEPT_TAGS if k in graph.props}
+        graph.name = cid
+        if self.remove_hs:
+            graph = strip_hydrogens(graph)
+        if self.max_atoms is not None and graph.num_atoms > self.max_atoms:
+            return RecordError(record.file, record.index, "more atoms than max_atoms",
+                               f"{graph.num_atoms} > {self.max_atoms} (CID {cid})")
+        return graph
+
+    def split_of(self, graph: MolGraph) -> str:
+        return hash_split(graph.name, self.fractions, self.seed)
+
+
+def part_name(i: int, n: int, name: str = "pubchem3d") -> str:
+    return f"{name}_part{i}of{n}"
+
+
+def merge_parts(n: int, root: str | Path | None = None, name: str = "pubchem3d") -> ProcessReport:
+    """Concatenate the ``n`` processed parts ``<name>_part<i>of<n>`` into ``processed/<name>``."""
+    parts = [processed_dir(part_name(i, n, name), root) for i in range(n)]
+    missing = [str(p) for p in parts if not (p / "report.json").is_file()]
+    if missing:
+        raise FileNotFoundError(f"cannot merge: {len(missing)} of {n} parts are not finished: {', '.join(missing)}")
+    start = time.perf_counter()
+    reports, errors = [], []
+    for i, part in enumerate(parts):
+        raw = json.loads((part / "report.json").read_text())
+        errors += [RecordError(**e) for e in raw["errors"]]
+        reports.append(ShardReport(key=f"part{i}", counts=raw["kept"]))
+    stores = list(reports[0].counts)
+    for i, part in enumerate(parts):
+        for split in stores:
+            if len(MolStore(part / split)) != reports[i].counts.get(split):
+                raise ValueError(f"{part / split} does not match its report.json")
+    return finish_processed(parts, reports, processed_dir(name, root), stores, name, errors, start)
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``molgen data pubchem3d``."""
+    parser.add_argument("--raw", help="folder with Compound_3D *.sdf.gz files (or one file)")
+    parser.add_argument("--remove-hs", action="store_true", help="drop hydrogen atoms (heavy-atom pretraining)")
+    parser.add_argument("--shard", help="process only slice i/n of the input files (e.g. 0/8), one per machine")
+    parser.add_argument("--merge", type=int, metavar="N", help="merge the N finished parts into processed/pubchem3d")
+    parser.add_argument("--max-atoms", type=int, help="drop molecules with more atoms")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the hashed split by CID")
+
+
+def run_cli(args: argparse.Namespace) -> ProcessReport:
+    """Process (a slice of) PubChem3D, or merge parts; shared options come from molgen.cli.data."""
+    if args.merge:
+        report = merge_parts(args.merge, args.root)
+        print(report.summary())
+        return report
+    if not args.raw:
+        raise ValueError("molgen data pubchem3d needs --raw DIR (or --merge N)")
+    shard = parse_slice(args.shard) if args.shard else None
+    builder = PubChem3D(args.raw, remove_hs=args.remove_hs, shard=shard, max_atoms=args.max_atoms, seed=args.seed)
+    return builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
+                           progress=not args.no_progress)

@@ -1,0 +1,74 @@
+"""Training-set statistics the diffusion needs: class marginals and the atom-count histogram.
+
+They are computed by the dataset preprocessing (``statistics.json`` next to the
+processed data) and copied into every checkpoint, so sampling needs no dataset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from molgen.chem.vocab import NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES, NUM_HYBRIDIZATIONS
+
+#: Optional atom-level categorical features and their number of classes.
+EXTRA_FEATURES: dict[str, int] = {"is_aromatic": 2, "is_in_ring": 2, "hybridization": NUM_HYBRIDIZATIONS}
+
+
+@dataclass
+class Marginals:
+    """Class frequencies of the training set.
+
+    Attributes:
+        atom_types: [NUM_ATOM_TYPES] frequencies of atom types.
+        charges: [NUM_CHARGES] frequencies of charge classes (index = charge - MIN_CHARGE).
+        bonds: [NUM_BOND_TYPES] frequencies over atom pairs i < j, index 0 = no bond.
+        num_atoms: [max_atoms + 1] histogram of atoms per molecule.
+        extras: name -> [K] frequencies of enabled optional features (see :data:`EXTRA_FEATURES`).
+    """
+
+    atom_types: Tensor
+    charges: Tensor
+    bonds: Tensor
+    num_atoms: Tensor
+    extras: dict[str, Tensor] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        expected = {"atom_types": NUM_ATOM_TYPES, "charges": NUM_CHARGES, "bonds": NUM_BOND_TYPES}
+        for name, size in expected.items():
+            value = torch.as_tensor(getattr(self, name), dtype=torch.float64).flatten()
+            if value.numel() != size:
+                raise ValueError(f"marginals.{name} has {value.numel()} entries, expected {size}")
+            setattr(self, name, value)
+        self.num_atoms = torch.as_tensor(self.num_atoms, dtype=torch.float64).flatten()
+        if float(self.num_atoms.sum()) <= 0:
+            raise ValueError("marginals.num_atoms histogram is empty")
+        for name, value in list(self.extras.items()):
+            if name not in EXTRA_FEATURES:
+                raise ValueError(f"unknown extra feature {name!r}; known: {', '.join(EXTRA_FEATURES)}")
+            value = torch.as_tensor(value, dtype=torch.float64).flatten()
+            size = EXTRA_FEATURES[name]
+            if value.numel() != size:
+                raise ValueError(f"marginals.extras.{name} has {value.numel()} entries, expected {size}")
+            self.extras[name] = value
+
+    def sample_num_atoms(self, num: int, generator: torch.Generator | None = None) -> Tensor:
+        """Draw ``num`` atom counts from the histogram: [num] long."""
+        probs = self.num_atoms / self.num_atoms.sum()
+        return torch.multinomial(probs.float(), num, replacement=True, generator=generator)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists (for checkpoints and JSON)."""
+        out: dict[str, Any] = {k: getattr(self, k).tolist() for k in ("atom_types", "charges", "bonds", "num_atoms")}
+        out["extras"] = {k: v.tolist() for k, v in self.extras.items()}
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Marginals:
+        missing = [k for k in ("atom_types", "charges", "bonds", "num_atoms") if k not in d]
+        if missing:
+            raise ValueError(f"marginals are missing {', '.join(missing)}")
+        return cls(d["atom_types"], d["charges"], d["bonds"], d["num_atoms"], dict(d.get("extras", {})))

@@ -1,0 +1,231 @@
+"""The joint diffusion over coordinates, atom types, charges, bonds and optional atom features.
+
+``MolecularDiffusion`` never imports a network: it takes any callable
+``model(batch: MolBatch, t: Tensor [G]) -> DenoiserOutput``-like object (with
+``pos``, ``atom_logits``, ``charge_logits``, ``edge_index``, ``bond_logits``,
+``extra_logits``) and turns it into a training loss or a reverse step.
+
+Bonds are diffused on the upper triangle (pairs i < j of each molecule) and the
+noisy molecule lists every non-"none" pair once, so they are mirrored by
+construction. Shapes: N atoms, G graphs, P pairs i < j, E directed edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from molgen.chem.molgraph import MolBatch
+from molgen.chem.vocab import charge_to_index, index_to_charge
+from molgen.diffusion.categorical import CategoricalDiffusion, sample_classes
+from molgen.diffusion.gaussian import GaussianDiffusion, remove_mean
+from molgen.diffusion.marginals import EXTRA_FEATURES, Marginals
+from molgen.diffusion.schedules import CosineSchedule
+from molgen.diffusion.weighting import LossWeights, snr_weight
+
+
+class Denoiser(Protocol):
+    def __call__(self, batch: MolBatch, t: Tensor) -> Any: ...
+
+
+@dataclass
+class Posterior:
+    """Deterministic part of one reverse jump t -> s: what gets sampled."""
+
+    coord_mean: Tensor  # [N, 3]
+    coord_var: Tensor  # [N, 1]
+    atom_probs: Tensor  # [N, num_atom_types]
+    charge_probs: Tensor  # [N, num_charges]
+    pairs: Tensor  # [2, P]
+    bond_probs: Tensor  # [P, num_bond_types]
+    extra_probs: dict[str, Tensor] = field(default_factory=dict)  # name -> [N, K]
+
+
+def upper_pairs(batch: MolBatch) -> Tensor:
+    """[2, P] all pairs i < j within each molecule, sorted by (i, j)."""
+    edges = batch.fully_connected_edges()
+    return edges[:, edges[0] < edges[1]]
+
+
+def pair_logits(edge_index: Tensor, bond_logits: Tensor, pairs: Tensor, num_atoms: int) -> Tensor:
+    """Rows of bond_logits [E, K] for the pairs [2, P] (i < j), looked up by (i, j): -> [P, K]."""
+    keys = edge_index[0] * num_atoms + edge_index[1]  # [E]
+    order = torch.argsort(keys)
+    wanted = pairs[0] * num_atoms + pairs[1]  # [P]
+    pos = torch.searchsorted(keys[order], wanted).clamp(max=max(keys.numel() - 1, 0))
+    if wanted.numel() and not bool((keys[order][pos] == wanted).all()):
+        raise ValueError("model output edge_index does not contain every atom pair of the batch")
+    return bond_logits[order[pos]]
+
+
+def graph_mean(values: Tensor, graph: Tensor, num_graphs: int) -> Tensor:
+    """Mean of values [M] per graph (graph [M]); graphs without items get 0: -> [G]."""
+    total = torch.zeros(num_graphs, dtype=values.dtype, device=values.device).index_add_(0, graph, values)
+    count = torch.bincount(graph, minlength=num_graphs).clamp(min=1).to(values.dtype)
+    return total / count
+
+
+class MolecularDiffusion:
+    """Gaussian coordinates + marginal categorical atoms/charges/bonds/extras, EQGAT-diff style."""
+
+    def __init__(self, marginals: Marginals, num_steps: int = 500, nu_coords: float = 2.5, nu_atoms: float = 1.0,
+                 nu_charges: float = 1.0, nu_bonds: float = 1.5, nu_extra: float = 1.0, snr_clamp_min: float = 0.05,
+                 snr_clamp_max: float = 1.5, loss_weights: LossWeights | None = None,
+                 extra_features: tuple[str, ...] | list[str] = ()) -> None:
+        self.marginals = marginals
+        self.num_steps = int(num_steps)
+        self.coords = GaussianDiffusion(CosineSchedule(num_steps, nu_coords))
+        self.atoms = CategoricalDiffusion(CosineSchedule(num_steps, nu_atoms), marginals.atom_types)
+        self.charges = CategoricalDiffusion(CosineSchedule(num_steps, nu_charges), marginals.charges)
+        self.bonds = CategoricalDiffusion(CosineSchedule(num_steps, nu_bonds), marginals.bonds)
+        self.extras: dict[str, CategoricalDiffusion] = {}
+        for name in extra_features:
+            if name not in EXTRA_FEATURES:
+                raise ValueError(f"unknown extra feature {name!r}; known: {', '.join(EXTRA_FEATURES)}")
+            marginal = marginals.extras.get(name, torch.ones(EXTRA_FEATURES[name]))
+            self.extras[name] = CategoricalDiffusion(CosineSchedule(num_steps, nu_extra), marginal)
+        self.snr_clamp = (snr_clamp_min, snr_clamp_max)
+        self.loss_weights = loss_weights or LossWeights()
+
+    # ---------------------------------------------------------------- forward process
+    def sample_steps(self, num_graphs: int, device: torch.device | str = "cpu",
+                     generator: torch.Generator | None = None) -> Tensor:
+        """Uniform training steps k in 1..T: [G] long."""
+        return torch.randint(1, self.num_steps + 1, (num_graphs,), device=device, generator=generator)
+
+    def time(self, k: Tensor, dtype: torch.dtype) -> Tensor:
+        """Continuous time t = k / T [G] given to the network."""
+        return (k.to(torch.float64) / self.num_steps).to(dtype)
+
+    def noise(self, clean: MolBatch, k: Tensor, generator: torch.Generator | None = None) -> MolBatch:
+        """Noisy copy of ``clean`` at steps k [G] (every modality noised independently)."""
+        g, batch = clean.num_graphs, clean.batch
+        pairs = upper_pairs(clean)
+        k_atom, k_pair = k[batch], k[batch[pairs[0]]]
+        pos = self.coords.noise(clean.pos, k, batch, g, generator)
+        atom_types = self.atoms.noise(clean.atom_types, k_atom, generator)
+        charges = index_to_charge(self.charges.noise(charge_to_index(clean.charges), k_atom, generator))
+        bonds = self.bonds.noise(clean.edge_bond_types(pairs), k_pair, generator)
+        extras = {name: self._from_class(name, cat.noise(self._to_class(clean, name), k_atom, generator))
+                  for name, cat in self.extras.items()}
+        return self._state(clean, pos, atom_types, charges, pairs, bonds, extras)
+
+    def loss(self, clean: MolBatch, k: Tensor, out: Any) -> dict[str, Tensor]:
+        """Weighted EQGAT-diff loss of the prediction ``out`` for the clean batch noised at k [G]."""
+        g, batch = clean.num_graphs, clean.batch
+        pairs = upper_pairs(clean)
+        pair_graph = batch[pairs[0]]
+        target_pos = remove_mean(clean.pos, batch, g)
+        pred_pos = remove_mean(out.pos, batch, g)
+        terms = {
+            "coords": graph_mean(((pred_pos - target_pos) ** 2).sum(-1), batch, g),
+            "atom_types": graph_mean(F.cross_entropy(out.atom_logits, clean.atom_types, reduction="none"), batch, g),
+            "charges": graph_mean(
+                F.cross_entropy(out.charge_logits, charge_to_index(clean.charges), reduction="none"), batch, g),
+            "bonds": graph_mean(F.cross_entropy(
+                pair_logits(out.edge_index, out.bond_logits, pairs, clean.pos.shape[0]),
+                clean.edge_bond_types(pairs), reduction="none"), pair_graph, g),
+        }
+        for name in self.extras:
+            ce = F.cross_entropy(out.extra_logits[name], self._to_class(clean, name), reduction="none")
+            terms[name] = graph_mean(ce, batch, g)
+        w = snr_weight(self.atoms.schedule, k, *self.snr_clamp).to(clean.pos.dtype)  # [G]
+        weights = {"coords": self.loss_weights.coords, "atom_types": self.loss_weights.atom_types,
+                   "charges": self.loss_weights.charges, "bonds": self.loss_weights.bonds}
+        result = {name: (w * value).mean() for name, value in terms.items()}
+        result["loss"] = sum(weights.get(name, self.loss_weights.extra) * v for name, v in result.items())
+        return result
+
+    def training_loss(self, model: Denoiser, clean: MolBatch, generator: torch.Generator | None = None
+                      ) -> dict[str, Tensor]:
+        """Noise the clean batch at random steps, run the model and return the loss terms."""
+        k = self.sample_steps(clean.num_graphs, clean.pos.device, generator)
+        noisy = self.noise(clean, k, generator)
+        return self.loss(clean, k, model(noisy, self.time(k, clean.pos.dtype)))
+
+    # ---------------------------------------------------------------- reverse process
+    def prior(self, num_atoms: Tensor, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+              generator: torch.Generator | None = None) -> MolBatch:
+        """Sample x_T for molecules with num_atoms [G] atoms."""
+        counts = num_atoms.to(torch.long).cpu()
+        if bool((counts < 1).any()):
+            raise ValueError(f"every molecule needs at least one atom, got counts {counts.tolist()}")
+        ptr = torch.zeros(counts.numel() + 1, dtype=torch.long)
+        ptr[1:] = counts.cumsum(0)
+        batch = torch.repeat_interleave(torch.arange(counts.numel()), counts).to(device)
+        n, g = int(ptr[-1]), counts.numel()
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        skeleton = MolBatch(pos=torch.zeros(n, 3, dtype=dtype, device=device), atom_types=empty, charges=empty,
+                            bond_index=empty.reshape(2, 0), bond_types=empty, batch=batch, ptr=ptr.to(device),
+                            names=[f"sample_{i}" for i in range(g)], smiles=[None] * g, props=[{} for _ in range(g)])
+        pairs = upper_pairs(skeleton)
+        pos = self.coords.prior(batch, g, dtype, generator)
+        extras = {name: self._from_class(name, cat.prior(n, device, generator)) for name, cat in self.extras.items()}
+        return self._state(skeleton, pos, self.atoms.prior(n, device, generator),
+                           index_to_charge(self.charges.prior(n, device, generator)), pairs,
+                           self.bonds.prior(pairs.shape[1], device, generator), extras)
+
+    def posterior(self, model: Denoiser, state: MolBatch, k_t: Tensor, k_s: Tensor) -> Posterior:
+        """Run the model at step k_t [G] and form q(x_s | x_t, x0_hat) for every modality (s = k_s [G])."""
+        out = model(state, self.time(k_t, state.pos.dtype))
+        batch, g = state.batch, state.num_graphs
+        pairs = upper_pairs(state)
+        ka_t, ka_s = k_t[batch], k_s[batch]
+        kp_t, kp_s = k_t[batch[pairs[0]]], k_s[batch[pairs[0]]]
+        mean, var = self.coords.posterior(remove_mean(state.pos, batch, g), remove_mean(out.pos, batch, g),
+                                          k_t, k_s, batch)
+        logits_pairs = pair_logits(out.edge_index, out.bond_logits, pairs, state.pos.shape[0])
+        return Posterior(
+            coord_mean=mean, coord_var=var,
+            atom_probs=self.atoms.posterior(state.atom_types, _softmax(out.atom_logits), ka_t, ka_s),
+            charge_probs=self.charges.posterior(charge_to_index(state.charges), _softmax(out.charge_logits),
+                                                ka_t, ka_s),
+            pairs=pairs,
+            bond_probs=self.bonds.posterior(state.edge_bond_types(pairs), _softmax(logits_pairs), kp_t, kp_s),
+            extra_probs={name: cat.posterior(self._to_class(state, name), _softmax(out.extra_logits[name]),
+                                             ka_t, ka_s) for name, cat in self.extras.items()},
+        )
+
+    def sample_posterior(self, post: Posterior, state: MolBatch, generator: torch.Generator | None = None,
+                         coord_noise: Tensor | None = None) -> MolBatch:
+        """Draw x_s from a :class:`Posterior`; ``coord_noise`` [N, 3] replaces the Gaussian draw if given."""
+        g, batch = state.num_graphs, state.batch
+        if coord_noise is None:
+            coord_noise = torch.randn(post.coord_mean.shape, dtype=post.coord_mean.dtype,
+                                      device=post.coord_mean.device, generator=generator)
+        pos = remove_mean(post.coord_mean + post.coord_var.sqrt() * remove_mean(coord_noise, batch, g), batch, g)
+        extras = {name: self._from_class(name, sample_classes(p, generator)) for name, p in post.extra_probs.items()}
+        return self._state(state, pos, sample_classes(post.atom_probs, generator),
+                           index_to_charge(sample_classes(post.charge_probs, generator)), post.pairs,
+                           sample_classes(post.bond_probs, generator), extras)
+
+    def reverse_step(self, model: Denoiser, state: MolBatch, k_t: Tensor, k_s: Tensor,
+                     generator: torch.Generator | None = None) -> MolBatch:
+        """One reverse jump from step k_t to k_s < k_t (both [G])."""
+        return self.sample_posterior(self.posterior(model, state, k_t, k_s), state, generator)
+
+    # ---------------------------------------------------------------- helpers
+    def _state(self, like: MolBatch, pos: Tensor, atom_types: Tensor, charges: Tensor, pairs: Tensor,
+               pair_bonds: Tensor, extras: dict[str, Tensor]) -> MolBatch:
+        bonded = pair_bonds > 0
+        return replace(like, pos=pos, atom_types=atom_types, charges=charges, bond_index=pairs[:, bonded],
+                       bond_types=pair_bonds[bonded], **extras)
+
+    def _to_class(self, batch: MolBatch, name: str) -> Tensor:
+        value = getattr(batch, name)
+        if value is None:
+            raise ValueError(f"extra feature {name!r} is enabled but the batch has no {name}")
+        return value.to(torch.long)
+
+    @staticmethod
+    def _from_class(name: str, classes: Tensor) -> Tensor:
+        return classes.bool() if name in ("is_aromatic", "is_in_ring") else classes
+
+
+def _softmax(logits: Tensor) -> Tensor:
+    return torch.softmax(logits.to(torch.float64), dim=-1)
+

@@ -1,0 +1,64 @@
+"""Physical plausibility with PoseBusters (Buttenschoen et al. 2024).
+
+Without a protein the ``mol`` configuration is used (chemistry, bond lengths and angles,
+steric clashes, flatness, internal energy); with ``--protein`` the ``dock``
+configuration, which adds the protein-ligand checks (distance to the protein, volume
+overlap) with the protein as conditioning molecule. (``gen``/``redock`` also need a
+reference ligand pose, which generated molecules do not have.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rdkit import Chem
+
+from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
+
+PREFIX = "posebusters."
+
+
+def posebusters_config(options: EvalOptions) -> str:
+    """PoseBusters configuration name for these options (``dock`` with a protein, else ``mol``)."""
+    return "dock" if options.protein_path else "mol"
+
+
+def compute(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
+    from posebusters import PoseBusters  # heavy import, only when the group is used
+
+    if not mols:
+        return []
+    buster = PoseBusters(config=posebusters_config(options), max_workers=options.posebusters_workers or 0)
+    table = buster.bust(list(mols), mol_cond=options.protein_path)
+    if len(table) != len(mols):
+        raise RuntimeError(f"PoseBusters returned {len(table)} rows for {len(mols)} molecules")
+    rows = []
+    for _, result in table.iterrows():
+        checks = {f"{PREFIX}{k}": bool(v) for k, v in result.items() if isinstance(v, bool | np.bool_)}
+        checks[f"{PREFIX}all_pass"] = all(checks.values())
+        rows.append(checks)
+    return rows
+
+
+def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions) -> dict:
+    if not rows:
+        return {"n_samples": 0}
+    keys = [k for k in rows[0] if k.startswith(PREFIX)]
+    out = {"config": posebusters_config(options)}
+    out.update({k.removeprefix(PREFIX): float(np.mean([r.get(k, False) for r in rows])) for k in keys})
+    return out
+
+
+DEFINITIONS = {
+    "config": "PoseBusters configuration used ('mol' alone, 'dock' with a protein)",
+    "all_pass": "molecules passing every PoseBusters check (PB-valid) / all samples",
+}
+
+GROUP = register(
+    MetricGroup(
+        name="posebusters",
+        description="PoseBusters plausibility checks ('mol', or 'dock' with --protein)",
+        compute=compute,
+        summarize=summarize,
+        definitions=DEFINITIONS,
+    )
+)

@@ -1,0 +1,125 @@
+"""Read molecules for evaluation from any SDF (plain or gzipped) or SMILES file.
+
+Evaluation must work on files written by other tools, so records are read
+without sanitisation and with hydrogens kept (stability is judged on the bonds
+and charges as written). A record RDKit cannot parse is listed as a
+:class:`BadRecord` (file, record index, reason) instead of aborting the run.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdkit import Chem, rdBase
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A record that could not be read: ``path``, 0-based ``index`` in the file, ``reason``."""
+
+    path: str
+    index: int
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "index": self.index, "reason": self.reason}
+
+
+@dataclass
+class MoleculeFile:
+    """Molecules read from one file, with their record indices, names and the bad records."""
+
+    path: str
+    mols: list[Chem.Mol] = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    bad: list[BadRecord] = field(default_factory=list)
+
+    @property
+    def n_records(self) -> int:
+        return len(self.mols) + len(self.bad)
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def iter_sdf_blocks(path: str | Path) -> Iterator[str]:
+    """Yield the text of each ``$$$$``-terminated record of an SDF (``.sdf`` or ``.sdf.gz``)."""
+    lines: list[str] = []
+    with _open_binary(Path(path)) as handle:
+        for raw in handle:
+            line = raw.decode("utf-8", errors="replace")
+            lines.append(line)
+            if line.startswith("$$$$"):
+                yield "".join(lines)
+                lines = []
+    if any(line.strip() for line in lines):
+        yield "".join(lines)
+
+
+def parse_mol_block(block: str) -> tuple[Chem.Mol | None, str]:
+    """Parse one SDF record without sanitising; return ``(mol, "")`` or ``(None, reason)``."""
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=True)
+    if mol is None:
+        header = block.splitlines()[3:4]
+        counts = header[0].strip() if header else "<missing>"
+        return None, f"RDKit could not parse the record (counts line {counts!r})"
+    if mol.GetNumAtoms() == 0:
+        return None, "record has no atoms"
+    mol.UpdatePropertyCache(strict=False)
+    return mol, ""
+
+
+def read_sdf(path: str | Path) -> MoleculeFile:
+    """Read every record of an SDF (streaming; ``.sdf.gz`` too), listing unreadable ones."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"SDF file not found: {path}")
+    result = MoleculeFile(path=str(path))
+    for index, block in enumerate(iter_sdf_blocks(path)):
+        mol, reason = parse_mol_block(block)
+        if mol is None:
+            result.bad.append(BadRecord(str(path), index, reason))
+            continue
+        result.mols.append(mol)
+        result.indices.append(index)
+        result.names.append(mol.GetProp("_Name") if mol.HasProp("_Name") else "")
+    return result
+
+
+def read_smiles_file(path: str | Path) -> MoleculeFile:
+    """Read a SMILES file (one per line, optional name after whitespace; ``#`` comments, header ``smiles`` skipped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"SMILES file not found: {path}")
+    result = MoleculeFile(path=str(path))
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle):
+            fields = line.split()
+            if not fields or fields[0].startswith("#") or (line_no == 0 and fields[0].lower() == "smiles"):
+                continue
+            with rdBase.BlockLogs():
+                mol = Chem.MolFromSmiles(fields[0])
+            if mol is None:
+                result.bad.append(BadRecord(str(path), line_no, f"line {line_no + 1}: invalid SMILES {fields[0]!r}"))
+                continue
+            result.mols.append(mol)
+            result.indices.append(line_no)
+            result.names.append(fields[1] if len(fields) > 1 else "")
+    return result
+
+
+def read_molecules(path: str | Path) -> MoleculeFile:
+    """Read an SDF (``.sdf``, ``.sdf.gz``, ``.mol``) or a SMILES file (``.smi``, ``.smiles``, ``.txt``, ``.csv``)."""
+    name = Path(path).name.lower().removesuffix(".gz")
+    if name.endswith((".sdf", ".mol", ".sd")):
+        return read_sdf(path)
+    if name.endswith((".smi", ".smiles", ".txt", ".csv")):
+        return read_smiles_file(path)
+    raise ValueError(f"{path}: unknown molecule file type (expected .sdf[.gz] or .smi/.smiles/.txt)")

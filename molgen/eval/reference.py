@@ -1,0 +1,74 @@
+"""Reference sets for novelty and distribution metrics: a processed dataset, an SDF or a SMILES file.
+
+``--reference qm9`` (any name that is not a file) reads the training split of the
+processed dataset ``<data root>/processed/<name>/train`` through
+:class:`molgen.data.template.ProcessedDataset` and rebuilds RDKit molecules with
+:func:`molgen.chem.featurize.reconstruct_mol`. All reference molecules give the SMILES
+set for novelty; a seeded random sample of at most ``max_molecules`` gives the
+per-molecule rows that distributions are compared against.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+from rdkit import Chem
+
+from molgen.eval.reading import read_molecules
+from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData
+from molgen.eval.runner import compute_rows
+from molgen.eval.validity import canonical_smiles, sanitized_copy
+
+
+def reference_molecules(spec: str | Path, root: str | Path | None = None) -> tuple[str, list[Chem.Mol], bool]:
+    """``(name, molecules, has_geometry)`` for a file path or a processed dataset name."""
+    path = Path(spec)
+    if path.is_file():
+        read = read_molecules(path)
+        if not read.mols:
+            raise ValueError(f"reference {path}: no readable molecules ({len(read.bad)} bad records)")
+        is_sdf = path.name.lower().removesuffix(".gz").endswith((".sdf", ".mol", ".sd"))
+        return str(path), read.mols, is_sdf
+    if path.suffix or "/" in str(spec):
+        raise FileNotFoundError(f"reference file not found: {spec}")
+    return str(spec), processed_dataset_molecules(str(spec), root), True
+
+
+def processed_dataset_molecules(name: str, root: str | Path | None = None, split: str = "train") -> list[Chem.Mol]:
+    """RDKit molecules of a processed dataset split (``molgen data <name>`` must have run)."""
+    from molgen.chem.featurize import reconstruct_mol
+    from molgen.data.template import ProcessedDataset
+
+    dataset = ProcessedDataset(root, name, split)
+    return [reconstruct_mol(dataset[i], sanitize=False).mol for i in range(len(dataset))]
+
+
+def build_reference(
+    spec: str | Path | Sequence[Chem.Mol],
+    groups: list[MetricGroup],
+    options: EvalOptions | None = None,
+    *,
+    root: str | Path | None = None,
+    max_molecules: int = 5000,
+    workers: int = 1,
+    seed: int = 0,
+    progress: bool = False,
+) -> ReferenceData:
+    """Reference SMILES (all molecules) and rows of the ``groups`` that compare distributions (a sample)."""
+    if isinstance(spec, str | Path):
+        name, mols, has_geometry = reference_molecules(spec, root)
+    else:
+        name, mols, has_geometry = "molecules", list(spec), True
+    smiles = set()
+    for mol in mols:
+        clean = sanitized_copy(mol)
+        if clean is not None:
+            smiles.add(canonical_smiles(clean))
+    sample = mols if len(mols) <= max_molecules else random.Random(seed).sample(mols, max_molecules)
+    needed = [g for g in groups if g.uses_reference_rows]
+    rows: list[dict] = []
+    if needed:
+        rows, _ = compute_rows(sample, needed, options or EvalOptions(), workers, progress, "reference")
+    return ReferenceData(name=name, smiles=frozenset(smiles), rows=rows, has_geometry=has_geometry)

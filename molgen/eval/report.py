@@ -1,0 +1,103 @@
+"""Write an evaluation to a folder: metrics.json, molecules.csv and report.html, atomically.
+
+Everything is written into a temporary sibling folder which then replaces ``out_dir``
+in one rename, so a crash never leaves a half-written report (an existing folder is
+only removed after the new one is in place).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from rdkit import Chem
+
+from molgen.eval.runner import EvaluationResult
+
+#: Columns written first in the per-molecule CSV.
+LEAD_COLUMNS = ("record", "name")
+
+
+def json_safe(value):
+    """``value`` with NaN/inf replaced by ``None`` and numpy scalars by Python numbers (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def metrics_document(result: EvaluationResult) -> dict:
+    """The content of metrics.json."""
+    from molgen import __version__
+
+    return json_safe(
+        {
+            "molgen_version": __version__,
+            "groups": result.groups,
+            "reference": result.reference,
+            "protein": result.protein,
+            "metrics": result.summary,
+            "definitions": result.definitions,
+            "bad_records": result.bad_records,
+            "timings_s": result.timings_s,
+        }
+    )
+
+
+def csv_columns(rows: list[dict]) -> list[str]:
+    """Scalar columns of ``rows`` (keys not starting with ``_``), lead columns first, in first-seen order."""
+    seen: dict[str, None] = {c: None for c in LEAD_COLUMNS if any(c in r for r in rows)}
+    for row in rows:
+        for key in row:
+            if not key.startswith("_"):
+                seen.setdefault(key, None)
+    return list(seen)
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    columns = csv_columns(rows)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+
+
+def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str | Path) -> Path:
+    """Write metrics.json, molecules.csv and report.html to ``out_dir`` atomically; return ``out_dir``."""
+    from molgen.eval.html import render_html
+
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp creates 0700; a report folder should be readable like any other
+        (staging / "metrics.json").write_text(json.dumps(metrics_document(result), indent=2), encoding="utf-8")
+        write_csv(result.rows, staging / "molecules.csv")
+        (staging / "report.html").write_text(render_html(result, mols), encoding="utf-8")
+        _swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace ``out`` by ``staging``; an old ``out`` is moved aside first and deleted last."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old)

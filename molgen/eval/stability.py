@@ -1,0 +1,117 @@
+"""Atom and molecule stability from the bonds and formal charges as written (no sanitisation).
+
+Two definitions are reported side by side:
+
+* legacy (EDM/MiDi/EQGAT-diff, to compare with papers): an atom's valence is the sum of
+  its bond orders with aromatic bonds cast to 1 (their code writes 1.5 into an integer
+  tensor), checked against :data:`~molgen.eval.valence_tables.LEGACY_MIDI` (which
+  accepts some radicals and falls back to the neutral entry for unlisted charges);
+* corrected (Nikitin et al. 2025): an atom's configuration is
+  ``(aromatic bond count, sum of non-aromatic bond orders)``, checked against
+  :data:`~molgen.eval.valence_tables.CORRECTED` for its exact formal charge.
+
+Hydrogens count as written: explicit H atoms plus explicit H counts on heavy atoms. A
+molecule written without hydrogens is judged as written (and usually fails), which
+``mols_without_h`` makes visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdkit import Chem
+
+from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
+from molgen.eval.valence_tables import corrected_allows, legacy_allows
+
+_LEGACY_ORDER = {Chem.BondType.SINGLE: 1, Chem.BondType.DOUBLE: 2, Chem.BondType.TRIPLE: 3, Chem.BondType.AROMATIC: 1}
+
+
+@dataclass(frozen=True)
+class AtomValence:
+    """Valence bookkeeping of one atom: legacy integer valence and the corrected configuration."""
+
+    symbol: str
+    charge: int
+    legacy_valence: int
+    n_aromatic: int
+    non_aromatic_valence: float
+
+
+def atom_valences(mol: Chem.Mol) -> list[AtomValence]:
+    """Per-atom valences of ``mol`` from its bonds as written, hydrogens included."""
+    result = []
+    for atom in mol.GetAtoms():
+        n_h = atom.GetNumExplicitHs()
+        legacy, n_aromatic, other = n_h, 0, float(n_h)
+        for bond in atom.GetBonds():
+            kind = bond.GetBondType()
+            legacy += _LEGACY_ORDER.get(kind, 0)
+            if kind == Chem.BondType.AROMATIC:
+                n_aromatic += 1
+            else:
+                other += bond.GetBondTypeAsDouble()
+        result.append(AtomValence(atom.GetSymbol(), atom.GetFormalCharge(), legacy, n_aromatic, other))
+    return result
+
+
+def atom_stability(mol: Chem.Mol) -> tuple[list[bool], list[bool]]:
+    """Per-atom stability flags ``(legacy, corrected)`` of ``mol``."""
+    legacy, corrected = [], []
+    for v in atom_valences(mol):
+        legacy.append(legacy_allows(v.symbol, v.charge, v.legacy_valence))
+        corrected.append(corrected_allows(v.symbol, v.charge, v.n_aromatic, v.non_aromatic_valence))
+    return legacy, corrected
+
+
+def compute(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
+    rows = []
+    for mol in mols:
+        legacy, corrected = atom_stability(mol)
+        has_h = any(a.GetAtomicNum() == 1 or a.GetNumExplicitHs() > 0 for a in mol.GetAtoms())
+        rows.append(
+            {
+                "stability.n_atoms": mol.GetNumAtoms(),
+                "stability.stable_atoms_legacy": sum(legacy),
+                "stability.stable_atoms_corrected": sum(corrected),
+                "stability.mol_stable_legacy": all(legacy),
+                "stability.mol_stable_corrected": all(corrected),
+                "stability.has_h": has_h,
+            }
+        )
+    return rows
+
+
+def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions) -> dict:
+    n = len(rows)
+    n_atoms = sum(r["stability.n_atoms"] for r in rows)
+    if n == 0 or n_atoms == 0:
+        return {"n_samples": n}
+    return {
+        "atom_stable_legacy": sum(r["stability.stable_atoms_legacy"] for r in rows) / n_atoms,
+        "atom_stable_corrected": sum(r["stability.stable_atoms_corrected"] for r in rows) / n_atoms,
+        "mol_stable_legacy": sum(r["stability.mol_stable_legacy"] for r in rows) / n,
+        "mol_stable_corrected": sum(r["stability.mol_stable_corrected"] for r in rows) / n,
+        "mols_without_h": sum(not r["stability.has_h"] for r in rows) / n,
+    }
+
+
+DEFINITIONS = {
+    "atom_stable_legacy": "legacy (EDM/MiDi/EQGAT-diff): stable atoms / all atoms; aromatic bond counted as 1, "
+    "MiDi valence table (accepts radicals, unlisted charges use the neutral entry)",
+    "atom_stable_corrected": "corrected (Nikitin et al. 2025): stable atoms / all atoms; aromatic-aware, "
+    "charge-aware valence table",
+    "mol_stable_legacy": "legacy: molecules whose atoms are all stable (legacy table) / all samples",
+    "mol_stable_corrected": "corrected: molecules whose atoms are all stable (corrected table) / all samples",
+    "mols_without_h": "molecules written without any hydrogen (stability is judged as written) / all samples",
+}
+
+GROUP = register(
+    MetricGroup(
+        name="stability",
+        description="atom and molecule stability, legacy and corrected valence tables",
+        compute=compute,
+        summarize=summarize,
+        definitions=DEFINITIONS,
+    )
+)

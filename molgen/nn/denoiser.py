@@ -1,0 +1,119 @@
+"""EQGAT-diff denoiser: noisy MolBatch and time t -> predicted clean molecule.
+
+The network sees only the noisy molecule and the continuous time t in [0, 1] (0 = data,
+1 = noise), never a noise schedule. lmax = 1 is the EQGAT-diff baseline (Cartesian vector
+features); lmax = 2 or 3 carries irreps up to lmax built with Gaunt tensor products
+(``tensor_product="e3nn"``: the same model with e3nn tensor products, for benchmarks only).
+
+Shape symbols: N atoms, E directed edges (all ordered pairs within each molecule), G graphs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+from torch import Tensor, nn
+
+from molgen.chem.molgraph import MolBatch
+from molgen.chem.vocab import NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES
+from molgen.nn.embedding import EXTRA_ATOM_FEATURE_DIM, EXTRA_ATOM_FEATURES, InputEmbedding, atom_one_hots
+from molgen.nn.eqgat import EQGATLayer
+from molgen.nn.equivariant import EquivariantLayout
+from molgen.nn.geometry import GraphIndex, edge_geometry, reverse_edge_index
+from molgen.nn.heads import DenoiserHeads
+from molgen.nn.norm import MoleculeLayerNorm
+from molgen.nn.scatter import segment_mean
+from molgen.nn.so3 import spherical_harmonics
+
+
+@dataclass
+class DenoiserOutput:
+    """Predicted clean molecule.
+
+    Attributes:
+        pos: [N, 3] coordinates, centre of mass (unweighted) removed per molecule.
+        atom_logits: [N, num_atom_types]; charge_logits: [N, num_charges] (class order of CHARGES).
+        edge_index: [2, E] all ordered pairs within each molecule (``MolBatch.fully_connected_edges``).
+        bond_logits: [E, num_bond_types], identical for (i, j) and (j, i).
+        extra_logits: name -> [N, classes] for the extra atom features (empty when disabled).
+    """
+
+    pos: Tensor
+    atom_logits: Tensor
+    charge_logits: Tensor
+    edge_index: Tensor
+    bond_logits: Tensor
+    extra_logits: dict[str, Tensor] = field(default_factory=dict)
+
+
+class EQGATDenoiser(nn.Module):
+    """EQGAT-diff with equivariant features up to degree ``lmax``; built from the config's ``model`` section.
+
+    Args:
+        num_layers, scalar_dim, vector_dim, edge_dim: depth and widths (S, C, F).
+        lmax: 1 = EQGAT-diff baseline; 2 or 3 = irreps with Gaunt interactions.
+        tensor_product: "gaunt" or "e3nn" (lmax >= 2; e3nn only for benchmarks).
+        num_atom_types, num_charges, num_bond_types: output classes (vocabulary sizes).
+        extra_atom_features: 0, or EXTRA_ATOM_FEATURE_DIM to use and predict aromatic/ring/hybridisation.
+        time_embedding_dim: 1 (t itself, as EQGAT-diff) or an even number of sin/cos features.
+        cutoff: None = every pair interacts; else messages fade out smoothly at this distance (Angstrom).
+        use_cross_product: add the antisymmetric l = 1 message v_i x v_j.
+    """
+
+    def __init__(self, num_layers: int = 12, scalar_dim: int = 256, vector_dim: int = 256, edge_dim: int = 128,
+                 lmax: int = 1, tensor_product: str = "gaunt", num_atom_types: int = NUM_ATOM_TYPES,
+                 num_charges: int = NUM_CHARGES, num_bond_types: int = NUM_BOND_TYPES, extra_atom_features: int = 0,
+                 time_embedding_dim: int = 16, cutoff: float | None = None, use_cross_product: bool = False) -> None:
+        super().__init__()
+        if extra_atom_features not in (0, EXTRA_ATOM_FEATURE_DIM):
+            raise ValueError(f"extra_atom_features must be 0 or {EXTRA_ATOM_FEATURE_DIM} "
+                             f"(one-hots of {', '.join(EXTRA_ATOM_FEATURES)}), got {extra_atom_features}")
+        if tensor_product not in ("gaunt", "e3nn"):
+            raise ValueError(f"tensor_product must be 'gaunt' or 'e3nn', got {tensor_product!r}")
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        self.layout = EquivariantLayout(lmax)
+        self.num_atom_types, self.num_charges = num_atom_types, num_charges
+        self.use_extra = extra_atom_features > 0
+        self.vector_dim = vector_dim
+        self.cutoff = cutoff
+        self.sh_fn = None if self.layout.cartesian else partial(spherical_harmonics, lmax)
+        self.embed = InputEmbedding(num_atom_types + num_charges + extra_atom_features, num_bond_types,
+                                    scalar_dim, edge_dim, time_embedding_dim)
+        self.norms = nn.ModuleList([MoleculeLayerNorm(scalar_dim) for _ in range(num_layers)])
+        self.layers = nn.ModuleList([
+            EQGATLayer(self.layout, scalar_dim, vector_dim, edge_dim, has_v_in=i > 0,
+                       use_mlp_update=i < num_layers - 1, tensor_product=tensor_product,
+                       use_cross_product=use_cross_product)
+            for i in range(num_layers)
+        ])
+        atom_out = num_atom_types + num_charges + extra_atom_features
+        self.heads = DenoiserHeads(self.layout, scalar_dim, vector_dim, edge_dim, atom_out, num_bond_types)
+
+    def forward(self, batch: MolBatch, t: Tensor) -> DenoiserOutput:
+        """Predict the clean molecule from the noisy ``batch`` at times ``t`` [G] in [0, 1]."""
+        g = batch.num_graphs
+        if t.shape != (g,):
+            raise ValueError(f"t must have shape [G] = ({g},), got {tuple(t.shape)}")
+        n = batch.pos.shape[0]
+        pos = batch.pos - segment_mean(batch.pos, batch.batch, g)[batch.batch]  # [N, 3]
+        edge_index = batch.fully_connected_edges()  # [2, E]
+        reverse = reverse_edge_index(edge_index, n)  # [E]
+        atoms = atom_one_hots(batch, self.num_atom_types, self.num_charges, self.use_extra)
+        s, e = self.embed(atoms, batch.edge_bond_types(edge_index), t.to(pos.dtype), batch.batch,
+                          batch.batch[edge_index[0]])
+        v = pos.new_zeros(n, self.vector_dim, self.layout.dim)  # [N, C, D]
+        graph = GraphIndex.from_batch(batch.batch, batch.ptr)
+        for norm, layer in zip(self.norms, self.layers, strict=True):
+            geom = edge_geometry(pos, edge_index, self.cutoff, self.sh_fn)  # recomputed from updated pos
+            s, v = norm(s, v, batch.batch, g)
+            s, v, pos, e = layer(s, v, pos, e, edge_index, geom, graph)
+        coords, atom_out, bond_logits = self.heads(s, v, pos, e, edge_index, reverse, batch.batch, g)
+        atom_logits, charge_logits, extra = atom_out.split(
+            [self.num_atom_types, self.num_charges, atom_out.shape[-1] - self.num_atom_types - self.num_charges],
+            dim=-1)
+        extra_logits = dict(zip(EXTRA_ATOM_FEATURES, extra.split(list(EXTRA_ATOM_FEATURES.values()), dim=-1),
+                                strict=True)) if self.use_extra else {}
+        return DenoiserOutput(pos=coords, atom_logits=atom_logits, charge_logits=charge_logits,
+                              edge_index=edge_index, bond_logits=bond_logits, extra_logits=extra_logits)

@@ -1,0 +1,48 @@
+"""Prediction heads of the denoiser: clean coordinates, atom/charge/extra logits, bond logits.
+
+As in EQGAT-diff: coordinates = current positions + a linear map of the l = 1 features, centred
+per molecule; atom-level logits from a shared scalar map; bond logits from
+s_i + s_j + W (e_ij + e_ji) / 2 and the squared predicted distance, so they are symmetric.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from molgen.nn.equivariant import EquivariantLayout
+from molgen.nn.scatter import segment_mean
+
+
+class DenoiserHeads(nn.Module):
+    """Read-out of (s [N, S], v [N, C, D], pos [N, 3], e [E, F]) into clean-molecule predictions."""
+
+    def __init__(self, layout: EquivariantLayout, scalar_dim: int, vector_dim: int, edge_dim: int,
+                 atom_out: int, num_bond_types: int) -> None:
+        super().__init__()
+        self.layout = layout
+        self.shared = nn.Sequential(nn.Linear(scalar_dim, scalar_dim), nn.SiLU())
+        self.coords = nn.Linear(vector_dim, 1, bias=False)
+        self.atoms = nn.Linear(scalar_dim, atom_out)
+        self.bond_edge = nn.Linear(edge_dim, scalar_dim)
+        self.bond_hidden = nn.Linear(scalar_dim + 1, scalar_dim)
+        self.bond_out = nn.Linear(scalar_dim, num_bond_types)
+
+    def forward(self, s: Tensor, v: Tensor, pos: Tensor, e: Tensor, edge_index: Tensor, reverse: Tensor,
+                batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Return (pos [N, 3] centred, atom-level logits [N, atom_out], bond logits [E, num_bond_types]).
+
+        ``reverse`` [E] is the index of edge (j, i) for each edge (i, j).
+        """
+        s = self.shared(s)
+        l1 = self.layout.cartesian_l1(v)  # [N, C, 3]
+        coords = pos + self.coords(l1.transpose(1, 2)).squeeze(-1)  # [N, 3]
+        coords = coords - segment_mean(coords, batch, num_graphs)[batch]
+        src, dst = edge_index
+        sq_dist = (coords[dst] - coords[src]).pow(2).sum(dim=-1, keepdim=True)  # [E, 1]
+        e_sym = 0.5 * (e + e[reverse])  # [E, F]
+        pair = s[dst] + s[src] + self.bond_edge(e_sym)  # [E, S]
+        bonds = self.bond_out(F.silu(self.bond_hidden(torch.cat([pair, sq_dist], dim=-1))))  # [E, num_bond_types]
+        return coords, self.atoms(s), bonds
+

@@ -1,0 +1,54 @@
+"""Equivariant messages of the EQGAT layer, averaged over the incoming edges of each atom.
+
+Per-edge weights w [E, num_weights] come from the edge MLP; the result is dv [N, C, D].
+Cartesian baseline (lmax = 1, EQGAT-diff), per edge (src j -> dst i):
+
+    m_ij = w0_ij * rel_ij + w1_ij * (W v)_j [+ w2_ij * (v_i x v_j)]
+
+Irreps (lmax >= 2): :class:`molgen.nn.gaunt_messages.IrrepsMessages`.
+
+The sums over incoming edges run on dense per-molecule blocks (:mod:`molgen.nn.aggregate`); the
+cross product is linear in v_j: sum_j w_ij (v_i x v_j) = v_i x (sum_j w_ij v_j).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from molgen.nn.aggregate import filter_sum, mean_over_incoming, value_sum
+from molgen.nn.equivariant import EquivariantLayout, EquivariantLinear
+from molgen.nn.gaunt_messages import IrrepsMessages
+from molgen.nn.geometry import EdgeGeometry, GraphIndex
+
+
+class CartesianMessages(nn.Module):
+    """EQGAT-diff vector messages on Cartesian vectors v [N, C, 3]."""
+
+    def __init__(self, vector_dim: int, has_v_in: bool, use_cross_product: bool) -> None:
+        super().__init__()
+        self.vector_dim = vector_dim
+        self.use_cross_product = use_cross_product and has_v_in
+        self.num_blocks = 1 + int(has_v_in) + int(self.use_cross_product)
+        self.num_weights = self.num_blocks * vector_dim
+        self.value = EquivariantLinear(EquivariantLayout(1), vector_dim, vector_dim) if has_v_in else None
+
+    def forward(self, w: Tensor, v: Tensor, geom: EdgeGeometry, edge_index: Tensor, graph: GraphIndex) -> Tensor:
+        """w [E, k * C], v [N, C, 3] -> mean incoming message [N, C, 3]."""
+        w = graph.dense_edges(w, edge_index).unflatten(-1, (self.num_blocks, self.vector_dim))  # [G, n, n, k, C]
+        rel = graph.dense_edges(geom.rel, edge_index)  # [G, n, n, 3]
+        total = filter_sum(w[..., :1, :], rel, [(0, 3)])  # [G, n, C, 3]
+        if self.value is not None:
+            total = total + value_sum(w[..., 1, :], graph.dense_nodes(self.value(v)))
+        if self.use_cross_product:
+            v_dense = graph.dense_nodes(v)  # [G, n, C, 3]
+            total = total + torch.linalg.cross(v_dense, value_sum(w[..., 2, :], v_dense), dim=-1)
+        return mean_over_incoming(total, edge_index, graph)
+
+
+def build_messages(layout: EquivariantLayout, vector_dim: int, has_v_in: bool, tensor_product: str,
+                   use_cross_product: bool) -> nn.Module:
+    """Message module for ``layout``: Cartesian at lmax = 1, Gaunt/e3nn products at lmax >= 2."""
+    if layout.cartesian:
+        return CartesianMessages(vector_dim, has_v_in, use_cross_product)
+    return IrrepsMessages(layout, vector_dim, has_v_in, tensor_product, use_cross_product)

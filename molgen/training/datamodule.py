@@ -1,0 +1,64 @@
+"""Training data: a processed dataset split, batched by a fixed size or size buckets, and its marginals."""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from molgen.config.schema import BatchingConfig, DatasetConfig
+from molgen.data.sampler import SizeBucketSampler
+from molgen.data.stats import DatasetStatistics
+from molgen.data.template import ProcessedDataset, collate
+from molgen.diffusion.marginals import EXTRA_FEATURES, Marginals
+
+
+def marginals_from_statistics(stats: DatasetStatistics) -> Marginals:
+    """Diffusion marginals from the ``statistics.json`` written at preprocessing time."""
+    extras = {name: stats.marginal(name) for name in EXTRA_FEATURES if name in stats.feature_counts}
+    return Marginals(atom_types=stats.marginal("atom_type"), charges=stats.marginal("charge"),
+                     bonds=stats.marginal("bond"), num_atoms=stats.marginal("num_atoms"), extras=extras)
+
+
+def open_train_split(config: DatasetConfig) -> tuple[Dataset, Marginals]:
+    """The training split named by the config (optionally its first ``limit_train`` molecules) and marginals."""
+    dataset = ProcessedDataset(config.root, config.name, config.train_split)
+    marginals = marginals_from_statistics(dataset.statistics)
+    if config.limit_train is not None:
+        if config.limit_train < 1:
+            raise ValueError(f"dataset.limit_train must be >= 1, got {config.limit_train}")
+        return Subset(dataset, range(min(config.limit_train, len(dataset)))), marginals
+    return dataset, marginals
+
+
+def atom_counts(dataset: Dataset) -> np.ndarray:
+    """[M] atoms per molecule, read from the store's offsets when available (no molecule decoding)."""
+    if isinstance(dataset, Subset):
+        return atom_counts(dataset.dataset)[np.asarray(dataset.indices)]
+    if isinstance(dataset, ProcessedDataset):
+        return dataset.store.num_atoms()
+    return np.asarray([dataset[i].num_atoms for i in range(len(dataset))])
+
+
+class MolDataModule(L.LightningDataModule):
+    """Wraps a Dataset of MolGraph into MolBatch loaders (fixed-size or size-bucketed batches)."""
+
+    def __init__(self, train_set: Dataset, batching: BatchingConfig, num_workers: int = 0, seed: int = 0) -> None:
+        super().__init__()
+        if batching.mode not in ("fixed", "bucketed"):
+            raise ValueError(f"batching.mode must be 'fixed' or 'bucketed', got {batching.mode!r}")
+        if len(train_set) == 0:
+            raise ValueError("the training split is empty")
+        self.train_set, self.batching, self.num_workers, self.seed = train_set, batching, num_workers, seed
+
+    def train_dataloader(self) -> DataLoader:
+        b = self.batching
+        common = dict(collate_fn=collate, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        if b.mode == "bucketed":
+            sampler = SizeBucketSampler(atom_counts(self.train_set), b.max_atoms_per_batch, b.boundaries or None,
+                                        b.max_graphs_per_batch, shuffle=True, seed=self.seed)
+            return DataLoader(self.train_set, batch_sampler=sampler, **common)
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(self.train_set, batch_size=b.batch_size, shuffle=True, drop_last=False,
+                          generator=generator, **common)

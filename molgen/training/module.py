@@ -1,0 +1,85 @@
+"""The LightningModule: wires the denoiser, the diffusion process and the loss; nothing else.
+
+It stores the whole config and the training marginals as hyper-parameters, so a
+checkpoint alone rebuilds the model and the diffusion for sampling.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from molgen.chem.molgraph import MolBatch
+from molgen.config.load import config_from_dict
+from molgen.config.schema import ExperimentConfig
+from molgen.diffusion.marginals import EXTRA_FEATURES, Marginals
+from molgen.diffusion.process import MolecularDiffusion
+from molgen.diffusion.weighting import LossWeights
+from molgen.training.ema import EMA
+
+
+def build_denoiser(config: ExperimentConfig) -> nn.Module:
+    """The network named by the config's ``model`` section (keyword arguments mapped 1:1)."""
+    from molgen.nn.denoiser import EQGATDenoiser
+
+    return EQGATDenoiser(**dataclasses.asdict(config.model))
+
+
+def build_diffusion(config: ExperimentConfig, marginals: Marginals) -> MolecularDiffusion:
+    """The joint diffusion of the config's ``diffusion`` section with the training marginals."""
+    d = config.diffusion
+    weights = LossWeights(coords=d.weight_coords, atom_types=d.weight_atom_types, charges=d.weight_charges,
+                          bonds=d.weight_bonds, extra=d.weight_extra)
+    extras = tuple(EXTRA_FEATURES) if config.model.extra_atom_features > 0 else ()
+    return MolecularDiffusion(marginals, num_steps=d.num_steps, nu_coords=d.nu_coords, nu_atoms=d.nu_atoms,
+                              nu_charges=d.nu_charges, nu_bonds=d.nu_bonds, nu_extra=d.nu_extra,
+                              snr_clamp_min=d.snr_clamp_min, snr_clamp_max=d.snr_clamp_max, loss_weights=weights,
+                              extra_features=extras)
+
+
+class DiffusionModule(L.LightningModule):
+    """Denoiser + EMA copy + diffusion loss, optimised with AdamW.
+
+    Args:
+        config: the experiment config as a plain dict (``config_to_dict``).
+        marginals: training statistics as a plain dict (``Marginals.to_dict``).
+    """
+
+    def __init__(self, config: dict[str, Any], marginals: dict[str, Any]) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.config = config_from_dict(config)
+        self.denoiser = build_denoiser(self.config)
+        self.diffusion = build_diffusion(self.config, Marginals.from_dict(marginals))
+        self.ema = EMA(self.denoiser, self.config.optim.ema_decay)
+
+    def forward(self, batch: MolBatch, t: torch.Tensor) -> Any:
+        return self.denoiser(batch, t)
+
+    def training_step(self, batch: MolBatch, batch_idx: int) -> torch.Tensor:
+        terms = self.diffusion.training_loss(self.denoiser, batch)
+        size = batch.num_graphs
+        self.log("train/loss", terms["loss"], prog_bar=True, batch_size=size, sync_dist=False)
+        for name, value in terms.items():
+            if name != "loss":
+                self.log(f"train/{name}", value, batch_size=size)
+        return terms["loss"]
+
+    def on_train_batch_end(self, outputs: Any, batch: MolBatch, batch_idx: int) -> None:
+        self.ema.update(self.denoiser)
+
+    def transfer_batch_to_device(self, batch: MolBatch, device: torch.device, dataloader_idx: int) -> MolBatch:
+        return batch.to(device)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        o = self.config.optim
+        params = [p for p in self.denoiser.parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+
+    def sampling_model(self) -> nn.Module:
+        """The EMA weights, used for every sample."""
+        return self.ema.module

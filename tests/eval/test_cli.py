@@ -1,0 +1,100 @@
+"""Reading any SDF (corrupt records listed, gzip) and ``molgen evaluate`` end to end."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import re
+
+import pytest
+from rdkit import Chem
+from rdkit.Chem import AllChem
+
+from molgen.cli.evaluate import main
+from molgen.eval.reading import read_sdf
+
+SMILES = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC", "OC(=O)c1ccccc1", "CCO"]
+CORRUPT = "broken\n  RDKit\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000 C   0  0\nM  END\n$$$$\n"
+
+
+def write_sdf(path, smiles=SMILES, corrupt_at: int | None = None) -> None:
+    """RDKit-embedded molecules written with RDKit's SDWriter; optionally a corrupt record at ``corrupt_at``."""
+    blocks = []
+    for i, s in enumerate(smiles):
+        mol = Chem.AddHs(Chem.MolFromSmiles(s))
+        AllChem.EmbedMolecule(mol, randomSeed=i)
+        mol.SetProp("_Name", f"mol{i}")
+        blocks.append(Chem.MolToMolBlock(mol) + "$$$$\n")
+    if corrupt_at is not None:
+        blocks.insert(corrupt_at, CORRUPT)
+    path.write_text("".join(blocks))
+
+
+def test_corrupt_record_is_listed_not_fatal(tmp_path):
+    path = tmp_path / "in.sdf"
+    write_sdf(path, corrupt_at=2)
+    read = read_sdf(path)
+    assert len(read.mols) == len(SMILES)
+    assert [(b.index, b.path) for b in read.bad] == [(2, str(path))]
+    assert "counts line" in read.bad[0].reason
+    assert read.indices == [0, 1, 3, 4, 5, 6]
+    assert read.names[:2] == ["mol0", "mol1"]
+
+
+def test_gzipped_sdf_reads_the_same(tmp_path):
+    path = tmp_path / "in.sdf"
+    write_sdf(path)
+    gz = tmp_path / "in.sdf.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    plain, zipped = read_sdf(path), read_sdf(gz)
+    assert [Chem.MolToMolBlock(m) for m in plain.mols] == [Chem.MolToMolBlock(m) for m in zipped.mols]
+
+
+def test_missing_file_is_a_clear_error(tmp_path, capsys):
+    assert main([str(tmp_path / "nope.sdf"), "--quiet"]) == 2
+    assert "nope.sdf" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cli_end_to_end(tmp_path, workers):
+    sdf = tmp_path / "samples.sdf"
+    write_sdf(sdf, corrupt_at=1)
+    ref = tmp_path / "ref.smi"
+    ref.write_text("CCO\nc1ccccc1\n")
+    out = tmp_path / "report"
+    metrics = "validity,stability,diversity,druglike,geometry,strain"
+    argv = [str(sdf), "--reference", str(ref), "--metrics", metrics, "--out", str(out), "--quiet"]
+    assert main([*argv, "--workers", str(workers)]) == 0
+
+    doc = json.loads((out / "metrics.json").read_text())
+    m = doc["metrics"]
+    assert m["input"] == {"path": str(sdf), "n_records": 7, "n_read": 6, "n_bad": 1}
+    assert doc["bad_records"][0]["index"] == 1
+    assert m["validity"]["valid"] == 1.0
+    assert m["validity"]["uniqueness"] == pytest.approx(5 / 6)  # CCO twice
+    assert m["validity"]["uniqueness_legacy"] == pytest.approx(5 / 6)
+    assert m["validity"]["novelty"] == pytest.approx(4 / 5)  # only ethanol is in the reference
+    assert m["stability"]["mol_stable_corrected"] == 1.0  # RDKit writes Kekule structures with all H
+    assert m["strain"]["n_mmff"] == 6
+    assert "stability/mol_stable_legacy" in doc["definitions"]
+
+    with open(out / "molecules.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["record"]) for r in rows] == [0, 2, 3, 4, 5, 6]
+    assert rows[0]["name"] == "mol0" and rows[0]["validity.smiles"] == "CCO"
+
+    page = (out / "report.html").read_text()
+    assert "legacy" in page and "corrected" in page and "<svg" in page and "data:image/png;base64," in page
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)  # opens offline
+
+
+def test_rerun_replaces_output_atomically(tmp_path):
+    sdf = tmp_path / "samples.sdf"
+    write_sdf(sdf, SMILES[:2])
+    out = tmp_path / "report"
+    assert main([str(sdf), "--metrics", "basic", "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    (out / "stale.txt").write_text("old")
+    assert main([str(sdf), "--metrics", "basic", "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "molecules.csv", "report.html"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
