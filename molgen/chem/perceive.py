@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from rdkit import Chem
-from rdkit.Chem import rdDetermineBonds
+from rdkit.Chem import AllChem, rdDetermineBonds
+from rdkit.Geometry import Point3D
 from rdkit.rdBase import BlockLogs
 
 from molgen.chem.featurize import canonical_smiles
@@ -96,7 +97,7 @@ def _rdkit_perceive(symbols: Sequence[str], pos: np.ndarray, charge: int) -> Che
 def _openbabel_perceive(symbols: Sequence[str], pos: np.ndarray, charge: int) -> Chem.Mol:
     from openbabel import openbabel as ob  # optional at import time: only this fallback needs it
 
-    ob.obErrorLog.SetOutputLevel(0)
+    ob.obErrorLog.StopLogging()  # its stereo-wedge warnings are irrelevant here and flood multi-process logs
     conv = ob.OBConversion()
     conv.SetInAndOutFormats("xyz", "mol")
     obmol = ob.OBMol()
@@ -111,20 +112,64 @@ def _openbabel_perceive(symbols: Sequence[str], pos: np.ndarray, charge: int) ->
     return mol
 
 
+def connectivity_key(mol: Chem.Mol) -> str:
+    """Canonical SMILES of ``mol``'s bare graph: explicit-H atoms, every bond single, no charges or aromaticity.
+
+    Two molecules with the same key differ at most in bond orders and formal charges
+    (e.g. a zwitterionic and a neutral Lewis structure of the same atoms and H placement).
+    """
+    rw = Chem.RWMol(Chem.AddHs(mol))
+    for atom in rw.GetAtoms():
+        atom.SetFormalCharge(0)
+        atom.SetIsAromatic(False)
+        atom.SetNoImplicit(True)
+        atom.SetNumExplicitHs(0)
+    for bond in rw.GetBonds():
+        bond.SetBondType(Chem.BondType.SINGLE)
+        bond.SetIsAromatic(False)
+    bare = rw.GetMol()
+    bare.UpdatePropertyCache(strict=False)
+    return Chem.MolToSmiles(bare)
+
+
+def _reference_bond_orders(symbols: Sequence[str], pos: np.ndarray, charge: int, smiles: Sequence[str]) -> Chem.Mol:
+    """Connect the dots, then take bond orders and charges from a reference SMILES (of total ``charge``)
+    with the same bare graph."""
+    with BlockLogs():
+        mol = Chem.MolFromXYZBlock(xyz_block(symbols, pos))
+        if mol is None:
+            raise ValueError("RDKit could not read the coordinates")
+        rdDetermineBonds.DetermineConnectivity(mol)
+        key = connectivity_key(mol)
+        for ref in _parsed(smiles):
+            if Chem.GetFormalCharge(ref) != charge or connectivity_key(ref) != key:
+                continue
+            assigned = AllChem.AssignBondOrdersFromTemplate(Chem.AddHs(ref), mol)
+            Chem.SanitizeMol(assigned)
+            return assigned
+    raise ValueError("connectivity differs from every reference SMILES")
+
+
 def perceive_bonds(symbols: Sequence[str], pos: np.ndarray, charge: int = 0, *,
                    reference_smiles: Sequence[str] = (), reference_inchi: Sequence[str] = (),
                    openbabel_fallback: bool = True) -> PerceiveResult:
     """Perceive bonds/charges for atoms ``symbols`` [N] at ``pos`` [N, 3] with total ``charge``.
 
     With references, a molecule is accepted only if :func:`check_against_reference` agrees;
-    otherwise the first successful perception is accepted. The returned molecule keeps
-    the input atom order and coordinates.
+    otherwise the first successful perception is accepted. When neither RDKit nor Open
+    Babel reproduces a reference SMILES but the geometry's bare graph (atoms, H placement,
+    connections) equals the reference's, the reference's bond orders and charges are
+    adopted (method ``"reference"``): the two differed only in the Lewis structure, e.g. a
+    zwitterion perceived as its neutral resonance form. The returned molecule keeps the
+    input atom order and exact coordinates.
     """
     pos = np.asarray(pos, dtype=np.float64)
     if pos.shape != (len(symbols), 3) or not np.isfinite(pos).all():
         return PerceiveResult(None, f"bad coordinates: shape {pos.shape} for {len(symbols)} atoms or non-finite")
     has_reference = bool(reference_smiles) or bool(reference_inchi)
     methods = [("rdkit", _rdkit_perceive)] + ([("openbabel", _openbabel_perceive)] if openbabel_fallback else [])
+    if reference_smiles:
+        methods.append(("reference", lambda s, p, q: _reference_bond_orders(s, p, q, reference_smiles)))
     attempts: list[str] = []
     disagreed = False
     for label, method in methods:
@@ -134,8 +179,22 @@ def perceive_bonds(symbols: Sequence[str], pos: np.ndarray, charge: int = 0, *,
             attempts.append(f"{label}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
             continue
         if not has_reference or check_against_reference(mol, reference_smiles, reference_inchi) is None:
+            _set_positions(mol, pos)
             return PerceiveResult(mol, None, label, "; ".join(attempts))
         disagreed = True
         attempts.append(f"{label}: {canonical_smiles(mol)}")
     reason = "perceived bonds disagree with reference SMILES/InChI" if disagreed else "bond perception failed"
     return PerceiveResult(None, reason, "", "; ".join(attempts))
+
+
+def _parsed(smiles: Sequence[str]) -> list[Chem.Mol]:
+    with BlockLogs():
+        mols = [Chem.MolFromSmiles(s) for s in smiles if s]
+    return [m for m in mols if m is not None]
+
+
+def _set_positions(mol: Chem.Mol, pos: np.ndarray) -> None:
+    """Put the exact input coordinates [N, 3] back (a molfile round trip keeps only 4 decimals)."""
+    conf = mol.GetConformer()
+    for k, (x, y, z) in enumerate(pos.tolist()):
+        conf.SetAtomPosition(k, Point3D(x, y, z))

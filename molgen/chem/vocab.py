@@ -70,3 +70,13 @@ def charge_to_index(charges: torch.Tensor) -> torch.Tensor:
 def index_to_charge(index: torch.Tensor) -> torch.Tensor:
     """Class indices [N] (0..5) -> formal charges [N]."""
     return index + MIN_CHARGE
+
+
+#: Optional per-atom features beyond element and charge, with their class counts,
+#: in the order they are one-hot encoded and predicted (shared by nn and diffusion).
+EXTRA_ATOM_FEATURES: dict[str, int] = {
+    "is_aromatic": 2,
+    "is_in_ring": 2,
+    "hybridization": NUM_HYBRIDIZATIONS,
+}
+EXTRA_ATOM_FEATURE_DIM = sum(EXTRA_ATOM_FEATURES.values())

@@ -30,7 +30,8 @@ from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block
 from molgen.data.crossdocked_raw import PairEntry, assign_splits, load_index, load_name_split, load_pose_split
 from molgen.data.pocket import DEFAULT_POCKET_CUTOFF, PdbFormatError, parse_pdb, pocket_graph, select_pocket
 from molgen.data.pubchem3d import strip_hydrogens
-from molgen.data.sharded import Shard, ShardedBuilder, batched
+from molgen.data.sharded import Shard, batched
+from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.store import OPTIONAL_FEATURES, MolStore
 from molgen.data.template import ProcessReport, RawRecord, processed_dir
 

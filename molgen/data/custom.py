@@ -34,7 +34,8 @@ from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
 from molgen.chem.vocab import VocabularyError
-from molgen.data.sharded import Shard, ShardedBuilder
+from molgen.data.sharded import Shard
+from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.splits import hash_split
 from molgen.data.template import ProcessReport, RawRecord, processed_dir
 
@@ -79,6 +80,9 @@ class CustomSDF(ShardedBuilder):
         self.fractions = dict(fractions or DEFAULT_FRACTIONS)
         self.splits = tuple(self.fractions)
         self.seed = seed
+
+    def num_shards(self) -> int:
+        return len(self.files)
 
     def shards(self) -> Iterator[Shard]:
         for k, file in enumerate(self.files):

@@ -29,7 +29,6 @@ from molgen.chem.molgraph import MolGraph
 from molgen.chem.perceive import perceive_bonds
 from molgen.chem.records import RecordError
 from molgen.data.geom_raw import (
-    GeomConformer,
     GeomFormatError,
     iter_msgpack_chunks,
     iter_summary,
@@ -37,7 +36,8 @@ from molgen.data.geom_raw import (
     read_rdkit_pickle,
     resolve_pickle_path,
 )
-from molgen.data.sharded import Shard, ShardedBuilder, batched
+from molgen.data.sharded import Shard, batched
+from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.splits import hash_split
 from molgen.data.template import ProcessReport, RawRecord
 
@@ -130,6 +130,9 @@ class GeomDrugs(ShardedBuilder):
             if isinstance(ref, RecordError):
                 yield ref
                 continue
+            if self.split_file is not None and smiles not in load_split_file(self.split_file):
+                yield RecordError(str(self.raw), index, "molecule not in split file", smiles)
+                continue
             if kind == "pickle":
                 try:
                     path = resolve_pickle_path(self.raw, ref)
@@ -144,7 +147,6 @@ class GeomDrugs(ShardedBuilder):
 
     def convert(self, record: RawRecord) -> MolGraph | RecordError:
         smiles, rank, conf = record.payload
-        conf: GeomConformer
         if conf.rd_mol is not None:
             mol = Chem.Mol(conf.rd_mol)
         else:
@@ -159,8 +161,6 @@ class GeomDrugs(ShardedBuilder):
         if self.max_atoms is not None and mol.GetNumAtoms() > self.max_atoms:
             return RecordError(record.file, record.index, "more atoms than max_atoms",
                                f"{mol.GetNumAtoms()} > {self.max_atoms} ({smiles})")
-        if self.split_file is not None and smiles not in load_split_file(self.split_file):
-            return RecordError(record.file, record.index, "molecule not in split file", smiles)
         props = {**conf.meta, "source_smiles": smiles, "conformer_rank": rank}
         name = f"geom:{conf.meta['geom_id']}" if "geom_id" in conf.meta else f"{record.index}:{rank}"
         return featurize_mol(mol, name=name, props=props)
@@ -183,11 +183,12 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the hashed split")
     parser.add_argument("--max-atoms", type=int, help="drop conformers with more atoms")
     parser.add_argument("--shard-size", type=int, default=500, help="molecules per resumable shard")
+    parser.add_argument("--summary", default="summary_drugs.json", help="summary file name inside rdkit_folder")
 
 
 def run_cli(args: argparse.Namespace) -> ProcessReport:
     """Build ``<root>/processed/geom_drugs``; shared options come from molgen.cli.data."""
     builder = GeomDrugs(args.raw, conformers=args.conformers, split_file=args.split_file, seed=args.seed,
-                        max_atoms=args.max_atoms, shard_size=args.shard_size)
+                        max_atoms=args.max_atoms, shard_size=args.shard_size, summary_name=args.summary)
     return builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
                            progress=not args.no_progress)

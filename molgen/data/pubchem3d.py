@@ -29,7 +29,8 @@ from typing import Any
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.chem.sdf import graph_from_sdf_block, iter_sdf_blocks
-from molgen.data.sharded import Shard, ShardedBuilder, ShardReport, finish_processed
+from molgen.data.sharded import Shard, ShardReport
+from molgen.data.sharded_builder import ShardedBuilder, finish_processed
 from molgen.data.splits import hash_split
 from molgen.data.store import MolStore
 from molgen.data.template import ProcessReport, RawRecord, processed_dir
@@ -93,6 +94,9 @@ class PubChem3D(ShardedBuilder):
         self.splits = tuple(self.fractions)
         self.seed = seed
         self.max_atoms = max_atoms
+
+    def num_shards(self) -> int:
+        return len(self.files)
 
     def shards(self) -> Iterator[Shard]:
         for k, file in enumerate(self.files):

@@ -191,7 +191,8 @@ class QM9XYZBuilder(_QM9Builder):
                     try:
                         gdb_id = int(stem.rsplit("_", 1)[-1])
                     except ValueError:
-                        raise QM9FormatError(f"{self.tarball}: member {member.name!r} is not dsgdb9nsd_<id>.xyz") from None
+                        message = f"{self.tarball}: member {member.name!r} is not dsgdb9nsd_<id>.xyz"
+                        raise QM9FormatError(message) from None
                     data = archive.extractfile(member)
                     if gdb_id not in excluded and data is not None:
                         yield RawRecord(f"{self.tarball}:{member.name}", index, data.read().decode())

@@ -133,7 +133,8 @@ def read_gdb9_csv(path: str | os.PathLike) -> Iterator[tuple[int, str, dict[str,
                 try:
                     props[name] = float(row[col])
                 except ValueError:
-                    raise QM9FormatError(f"{path}, line {line}, column {name!r}: {row[col]!r} is not a number") from None
+                    message = f"{path}, line {line}, column {name!r}: {row[col]!r} is not a number"
+                    raise QM9FormatError(message) from None
             yield line, row[0], props
 
 

@@ -29,11 +29,15 @@ class SizeBucketSampler(Sampler[list[int]]):
         shuffle: shuffle items within a bucket and the order of batches (seeded by ``seed`` + epoch).
         seed: base seed; call :meth:`set_epoch` each epoch for a new, reproducible order.
         drop_last: drop the last (possibly underfull) batch of each bucket that yields more than one batch.
+        num_replicas, rank: distributed training: every rank builds the same batches (same seed and
+            epoch) and keeps every ``num_replicas``-th one from ``rank``, all ranks the same number
+            (up to ``num_replicas - 1`` batches per epoch are left out).
     """
 
     def __init__(self, num_atoms: Sequence[int] | torch.Tensor, max_atoms_per_batch: int,
                  boundaries: Sequence[int] | None = None, max_graphs_per_batch: int | None = None,
-                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False,
+                 num_replicas: int = 1, rank: int = 0) -> None:
         self.num_atoms = torch.as_tensor(num_atoms, dtype=torch.long)  # [G]
         if self.num_atoms.dim() != 1 or self.num_atoms.numel() == 0:
             raise ValueError("num_atoms must be a non-empty 1-D sequence of atom counts")
@@ -49,6 +53,9 @@ class SizeBucketSampler(Sampler[list[int]]):
             raise ValueError(f"boundaries must be strictly increasing, got {bounds}")
         if max_graphs_per_batch is not None and max_graphs_per_batch <= 0:
             raise ValueError(f"max_graphs_per_batch must be positive, got {max_graphs_per_batch}")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} must be in 0..{num_replicas - 1}")
+        self.num_replicas, self.rank = num_replicas, rank
         self.max_atoms = int(max_atoms_per_batch)
         self.boundaries = torch.tensor(bounds, dtype=torch.long)
         self.max_graphs = max_graphs_per_batch
@@ -77,6 +84,9 @@ class SizeBucketSampler(Sampler[list[int]]):
             batches.extend(self._pack(members.tolist()))
         if self.shuffle:
             batches = [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
+        per_rank = len(batches) // self.num_replicas
+        if self.num_replicas > 1:
+            batches = batches[self.rank::self.num_replicas][:per_rank]
         self._cache = (self.epoch, batches)
         return batches
 

@@ -1,9 +1,7 @@
 """Shard-parallel, resumable preprocessing on top of :class:`StoreWriter` / :func:`merge_stores`.
 
-The engine (:func:`run_shards`, :func:`merge_shards`) is generic; :class:`ShardedBuilder`
-plugs it into the dataset template (:class:`molgen.data.template.DatasetBuilder`) so
-that large datasets (GEOM-Drugs, PubChem3D, CrossDocked) produce exactly the
-processed layout every other dataset produces.
+This module is the generic engine (:func:`run_shards`, :func:`merge_shards`);
+:class:`molgen.data.sharded_builder.ShardedBuilder` plugs it into the dataset template.
 
 A large raw dataset is cut into shards (a chunk of GEOM molecules, one PubChem
 ``.sdf.gz`` file, a slice of CrossDocked pairs). Each shard is processed by a
@@ -20,15 +18,11 @@ the dataset size; the parent keeps at most ``2 * workers`` shards in flight.
 
 from __future__ import annotations
 
-import functools
 import json
 import multiprocessing
 import os
 import shutil
-import time
 import uuid
-from abc import abstractmethod
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -40,13 +34,13 @@ from tqdm import tqdm
 
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
-from molgen.data.stats import compute_statistics
-from molgen.data.store import OPTIONAL_FEATURES, MolStore, StoreWriter, merge_stores
-from molgen.data.template import DatasetBuilder, ProcessReport, RawRecord, error_from_exception, processed_dir
+from molgen.data.store import StoreWriter, merge_stores
 
 MANIFEST = "manifest.json"
 #: read size when concatenating shard stores (shards are small; a big block would dominate peak memory)
 MERGE_BLOCK_BYTES = 4 << 20
+#: atoms buffered per store before a flush to disk (~1000 drug-like molecules): bounds a worker's memory
+SHARD_CHUNK_ATOMS = 50_000
 
 
 @dataclass(frozen=True)
@@ -77,7 +71,8 @@ def process_shard(fn: ShardFn, shard: Shard, shard_root: Path, stores: dict[str,
     tmp = shard_root / f".{shard.key}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     report = ShardReport(key=shard.key, counts=dict.fromkeys(stores, 0))
-    writers = {name: StoreWriter(tmp / name, features=feats) for name, feats in stores.items()}
+    writers = {name: StoreWriter(tmp / name, features=feats, chunk_atoms=SHARD_CHUNK_ATOMS)
+               for name, feats in stores.items()}
     try:
         for item in fn(shard.payload):
             if isinstance(item, RecordError):
@@ -198,124 +193,6 @@ def merge_shards(shard_dirs: list[Path], out: Path, stores: Iterable[str], overw
 def shard_dirs(work: Path, reports: list[ShardReport]) -> list[Path]:
     """Folders of the finished shards of ``reports`` under ``work``."""
     return [Path(work) / "shards" / r.key for r in reports]
-
-
-class ShardedBuilder(DatasetBuilder):
-    """A :class:`DatasetBuilder` whose raw input comes in shards, processed resumably in parallel.
-
-    Subclasses implement :meth:`shards` (main process, cheap: e.g. file names or chunks of
-    summary entries) and :meth:`shard_records` (worker process: read one shard's raw records),
-    plus the template's ``convert`` and ``split_of``. :meth:`convert_record` may be overridden
-    to write more than one store per record (e.g. a ligand and its pocket).
-    ``iter_raw`` is derived, so the template's one-pass ``process`` behaviour is preserved.
-    """
-
-    @abstractmethod
-    def shards(self) -> Iterator[Shard]:
-        """The shards in a fixed order with stable keys (main process)."""
-
-    @abstractmethod
-    def shard_records(self, payload: Any) -> Iterator[RawRecord | RecordError]:
-        """Raw records of one shard, in order (worker process); unreadable records as RecordError."""
-
-    def iter_raw(self) -> Iterator[RawRecord]:
-        for shard in self.shards():
-            for record in self.shard_records(shard.payload):
-                if isinstance(record, RecordError):
-                    record.raise_()
-                yield record
-
-    def stores(self) -> dict[str, tuple[str, ...]]:
-        """Store name -> optional atom features it keeps (default: one store per split, all features)."""
-        return {split: OPTIONAL_FEATURES for split in self.splits}
-
-    def signature(self) -> dict[str, Any]:
-        """Every setting (as text): must match to resume an interrupted run or to reuse a finished one."""
-        return {"builder": type(self).__name__, **{k: str(v) for k, v in sorted(self.__getstate__().items())}}
-
-    def convert_record(self, record: RawRecord) -> list[tuple[str, MolGraph]]:
-        """(store name, molecule) pairs for one record; a ``ValueError`` drops the record."""
-        graph = self.convert(record)
-        if isinstance(graph, RecordError):
-            graph.raise_()
-        return [(self.split_of(graph), graph)]
-
-    def process(self, root: str | os.PathLike | None = None, *, force: bool = False, workers: int = 1,
-                strict: bool = False, progress: bool = True, log: Callable[[str], None] | None = print,
-                ) -> ProcessReport:
-        """Like :meth:`DatasetBuilder.process`, but shard by shard and resumable.
-
-        Finished shards live in ``<root>/processed/.<name>.work/`` until the final merge;
-        re-running after an interruption skips them. ``force`` discards that folder and any output.
-        ``strict`` raises :class:`BadRecordError` for the first dropped record once shards are done.
-        """
-        out = processed_dir(self.name, root)
-        work = out.parent / f".{self.name}.work"
-        if force:
-            shutil.rmtree(work, ignore_errors=True)
-        cached = None if force else self._cached_report(out)
-        if cached is not None:
-            if log:
-                log(cached.summary() + "\n  (cached; pass --force to rebuild)")
-            return cached
-        start = time.perf_counter()
-        fn = functools.partial(_builder_shard, self)
-        reports = run_shards(fn, self.shards(), work, self.stores(), self.signature(), workers=workers,
-                             progress=progress, desc=f"processing {self.name}")
-        errors = [e for r in reports for e in r.rejects]
-        if strict and errors:
-            errors[0].raise_()
-        report = finish_processed(shard_dirs(work, reports), reports, out, list(self.stores()), self.name,
-                                  errors, start, splits=self.splits, signature=self.signature())
-        shutil.rmtree(work)
-        if log:
-            log(report.summary())
-        return report
-
-
-def _builder_shard(builder: ShardedBuilder, payload: Any) -> Iterator[tuple[str, MolGraph] | RecordError]:
-    for record in builder.shard_records(payload):
-        if isinstance(record, RecordError):
-            yield record
-            continue
-        try:
-            yield from builder.convert_record(record)
-        except ValueError as exc:
-            yield error_from_exception(record, exc)
-
-
-def finish_processed(dirs: list[Path], reports: list[ShardReport], out: Path, stores: list[str], name: str,
-                     errors: list[RecordError], start: float, splits: Iterable[str] | None = None,
-                     signature: dict[str, Any] | None = None) -> ProcessReport:
-    """Merge the stores of ``dirs`` into ``out`` with ``statistics.json`` (train) and ``report.json``; atomic swap.
-
-    ``splits``: the stores counted as kept molecules in the report (default: all stores).
-    """
-    staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    try:
-        merge_shards(dirs, staging, stores)
-        compute_statistics(MolStore(staging / "train")).save(staging / "statistics.json")
-        kept = {s: sum(r.counts.get(s, 0) for r in reports) for s in (stores if splits is None else splits)}
-        report = ProcessReport(name=name, path=str(out), kept=kept, dropped=dict(Counter(e.reason for e in errors)),
-                               errors=[e.to_dict() for e in errors],
-                               seconds=round(time.perf_counter() - start, 2), signature=signature or {})
-        (staging / "report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
-        swap_in(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return report
-
-
-def swap_in(staging: Path, out: Path) -> None:
-    """Rename the finished ``staging`` folder to ``out``; an older ``out`` is removed only after the swap."""
-    if out.exists():
-        trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(out, trash)
-        os.replace(staging, out)
-        shutil.rmtree(trash)
-    else:
-        os.replace(staging, out)
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -130,7 +130,7 @@ class StoreWriter:
     """
 
     def __init__(self, path: str | os.PathLike, *, features: Iterable[str] | None = None,
-                 overwrite: bool = False, chunk_atoms: int = 1_000_000):
+                 overwrite: bool = False, chunk_atoms: int = 200_000):
         self.path = Path(path)
         if self.path.exists() and not overwrite:
             raise FileExistsError(f"store {self.path} already exists (pass overwrite=True to replace it)")
@@ -303,7 +303,8 @@ class MolStore:
             raise StoreError(f"{file}: {size} bytes, expected {rows * itemsize} for {rows} rows")
         if rows == 0:
             return np.zeros((0, *tail), dtype=dtype)
-        return np.memmap(file, dtype=dtype, mode="r", shape=(rows, *tail))
+        # a plain-ndarray view of the map: same zero-copy pages, without np.memmap's slow Python __getitem__
+        return np.memmap(file, dtype=dtype, mode="r", shape=(rows, *tail)).view(np.ndarray)
 
     def num_atoms(self) -> np.ndarray:
         """[M] atoms per molecule (int64)."""

@@ -10,6 +10,7 @@ from rdkit import Chem
 from molgen.eval.reading import read_sdf
 from molgen.eval.reference import build_reference
 from molgen.eval.registry import EvalOptions, ReferenceData, resolve_metrics
+from molgen.eval.report import check_replaceable, write_outputs
 from molgen.eval.runner import EvaluationResult, run_evaluation
 
 ReferenceSpec = ReferenceData | str | Path | Sequence[Chem.Mol] | None
@@ -29,12 +30,15 @@ def evaluate(
     """Evaluate ``mols`` with the metric groups of ``metrics`` (preset, comma list or list of names).
 
     ``reference`` is a :class:`ReferenceData`, a processed dataset name (``"qm9"``: its
-    training split), an SDF or SMILES file path, or a list of RDKit molecules.
+    training split), an SDF or SMILES file path, or a list of RDKit molecules. Giving a
+    ``protein`` adds the ``posebusters`` group (run with the protein as context).
     """
     for i, mol in enumerate(mols):
         if not isinstance(mol, Chem.Mol):
             raise TypeError(f"mols[{i}] is {type(mol).__name__}, expected rdkit.Chem.Mol")
     groups = resolve_metrics(metrics)
+    if protein is not None and "posebusters" not in {g.name for g in groups}:
+        groups += resolve_metrics("posebusters")  # a protein is only used by the PoseBusters checks
     ref = reference
     if reference is not None and not isinstance(reference, ReferenceData):
         if any(g.uses_reference for g in groups):
@@ -74,6 +78,8 @@ def evaluate_sdf(
 
     With ``out_dir``, writes ``metrics.json``, ``molecules.csv`` and ``report.html`` atomically.
     """
+    if out_dir is not None:
+        check_replaceable(Path(out_dir))  # fail before the work, not after it
     read = read_sdf(path)
     result = evaluate(
         read.mols, metrics, reference, protein=protein, workers=workers, progress=progress,
@@ -90,13 +96,12 @@ def evaluate_sdf(
     }
     result.definitions.update(
         {
+            "input/path": "evaluated file",
             "input/n_records": "records in the file",
             "input/n_read": "records RDKit could read (evaluated; fractions use this as 'all samples')",
             "input/n_bad": "records RDKit could not read (listed in bad_records)",
         }
     )
     if out_dir is not None:
-        from molgen.eval.report import write_outputs
-
         write_outputs(result, read.mols, out_dir)
     return result

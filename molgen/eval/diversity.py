@@ -16,6 +16,7 @@ one float32 matrix product of the bit matrices and diagonalised with ``eigvalsh`
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import numpy as np
 import scipy.linalg
@@ -58,7 +59,9 @@ def vendi_scores(kernel: np.ndarray, orders=(0.1, 0.5, 1.0, 2.0, float("inf")), 
     dtype = np.float64 if n <= FLOAT64_MAX_N else np.float32
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     root = (np.sqrt(w) / np.sqrt(w.sum())).astype(dtype)
-    scaled = np.asarray(kernel, dtype=dtype) * root[:, None] * root[None, :]  # [n, n]
+    scaled = np.array(kernel, dtype=dtype)  # [n, n] copy, scaled in place
+    scaled *= root[:, None]
+    scaled *= root[None, :]
     eigenvalues = scipy.linalg.eigvalsh(scaled, overwrite_a=True, check_finite=False, driver="evd")
     rel_tol = max(EIGEN_TOL, 50 * float(np.finfo(dtype).eps))
     return {q: vendi_from_eigenvalues(eigenvalues, q, rel_tol) for q in orders}
@@ -66,8 +69,12 @@ def vendi_scores(kernel: np.ndarray, orders=(0.1, 0.5, 1.0, 2.0, float("inf")), 
 
 def fingerprint_bits(mol: Chem.Mol, n_bits: int = 2048) -> np.ndarray:
     """Morgan fingerprint (radius 2) of a sanitised molecule as packed bits [n_bits / 8] (uint8)."""
-    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=n_bits)
-    return np.packbits(generator.GetFingerprintAsNumPy(mol).astype(bool))
+    return np.packbits(_morgan_generator(n_bits).GetFingerprintAsNumPy(mol).astype(bool))
+
+
+@cache
+def _morgan_generator(n_bits: int):
+    return rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=n_bits)
 
 
 def tanimoto_kernel(bits: np.ndarray) -> np.ndarray:
@@ -76,10 +83,12 @@ def tanimoto_kernel(bits: np.ndarray) -> np.ndarray:
     Two empty fingerprints have similarity 1 with themselves and 0 with others.
     """
     x = np.asarray(bits, dtype=np.float32)  # [n, n_bits]
-    inter = x @ x.T  # [n, n]
-    counts = np.diag(inter).copy()  # [n]
-    union = counts[:, None] + counts[None, :] - inter
-    kernel = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    kernel = x @ x.T  # [n, n] intersections, turned into similarities in place (two n x n buffers at most)
+    counts = np.diag(kernel).copy()  # [n]
+    union = counts[:, None] + counts[None, :]  # [n, n]
+    union -= kernel
+    np.divide(kernel, union, out=kernel, where=union > 0)
+    del union
     np.fill_diagonal(kernel, 1.0)
     return kernel
 

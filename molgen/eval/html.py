@@ -27,6 +27,8 @@ PAIRED = (
     ("uniqueness", "validity/uniqueness_legacy", "validity/uniqueness"),
     ("atom stability", "stability/atom_stable_legacy", "stability/atom_stable_corrected"),
     ("molecule stability", "stability/mol_stable_legacy", "stability/mol_stable_corrected"),
+    ("atom stability (EDM table)", "stability/atom_stable_edm", "stability/atom_stable_corrected"),
+    ("molecule stability (EDM table)", "stability/mol_stable_edm", "stability/mol_stable_corrected"),
 )
 N_DRAWINGS = 8
 STYLE = (
@@ -121,11 +123,11 @@ def render_html(result: EvaluationResult, mols: list[Chem.Mol]) -> str:
     flat, defs = result.flat(), result.definitions
     paired = "".join(
         f"<tr><td>{label}</td><td>{_fmt(flat.get(a, 'n/a'))}</td><td>{_fmt(flat.get(b, 'n/a'))}</td>"
-        f"<td>legacy: {html.escape(defs.get(a, ''))}<br>corrected: {html.escape(defs.get(b, ''))}</td></tr>"
+        f"<td>{html.escape(defs.get(a, ''))}<br>{html.escape(defs.get(b, ''))}</td></tr>"
         for label, a, b in PAIRED
         if a in flat or b in flat
     )
-    used = {k for _, a, b in PAIRED for k in (a, b)}
+    used = {k for _, a, b in PAIRED for k in (a, b)}  # shown in the side-by-side table
     others = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td><td>{html.escape(defs.get(k, ''))}</td></tr>"
         for k, v in flat.items()

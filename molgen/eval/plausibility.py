@@ -3,8 +3,9 @@
 Without a protein the ``mol`` configuration is used (chemistry, bond lengths and angles,
 steric clashes, flatness, internal energy); with ``--protein`` the ``dock``
 configuration, which adds the protein-ligand checks (distance to the protein, volume
-overlap) with the protein as conditioning molecule. (``gen``/``redock`` also need a
-reference ligand pose, which generated molecules do not have.)
+overlap) with the protein as conditioning molecule; PoseBusters' own ``bust ligand.sdf -p
+protein.pdb`` picks the same one. (``gen``/``redock`` also compare with a true ligand pose
+through ``mol_true``, which generated molecules do not have.)
 """
 
 from __future__ import annotations
@@ -42,15 +43,20 @@ def compute(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
 def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions) -> dict:
     if not rows:
         return {"n_samples": 0}
+    from posebusters import __version__
+
     keys = [k for k in rows[0] if k.startswith(PREFIX)]
-    out = {"config": posebusters_config(options)}
+    out = {"config": posebusters_config(options), "version": __version__}
     out.update({k.removeprefix(PREFIX): float(np.mean([r.get(k, False) for r in rows])) for k in keys})
     return out
 
 
 DEFINITIONS = {
+    "n_samples": "number of molecules checked (reported alone when there are none)",
     "config": "PoseBusters configuration used ('mol' alone, 'dock' with a protein)",
+    "version": "PoseBusters version",
     "all_pass": "molecules passing every PoseBusters check (PB-valid) / all samples",
+    "<check>": "every other key: molecules passing that PoseBusters check / all samples",
 }
 
 GROUP = register(

@@ -8,6 +8,7 @@ and charges as written). A record RDKit cannot parse is listed as a
 
 from __future__ import annotations
 
+import csv
 import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -92,26 +93,42 @@ def read_sdf(path: str | Path) -> MoleculeFile:
     return result
 
 
-def read_smiles_file(path: str | Path) -> MoleculeFile:
-    """Read a SMILES file (one per line, optional name after whitespace; ``#`` comments, header ``smiles`` skipped)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"SMILES file not found: {path}")
-    result = MoleculeFile(path=str(path))
+def _smiles_lines(path: Path) -> Iterator[tuple[int, str, str]]:
+    """``(line index, smiles, name)`` of a SMILES file, or of the ``smiles`` column of a CSV file."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
+    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        if path.name.lower().removesuffix(".gz").endswith(".csv"):
+            reader = csv.reader(handle)
+            header = [h.strip().lower() for h in next(reader, [])]
+            if "smiles" not in header:
+                raise ValueError(f"{path}: line 1: CSV header has no 'smiles' column (columns: {header})")
+            col, name_col = header.index("smiles"), header.index("name") if "name" in header else None
+            for line_no, row in enumerate(reader, start=1):
+                if len(row) > col and row[col].strip():
+                    yield line_no, row[col].strip(), row[name_col] if name_col is not None else ""
+            return
         for line_no, line in enumerate(handle):
             fields = line.split()
             if not fields or fields[0].startswith("#") or (line_no == 0 and fields[0].lower() == "smiles"):
                 continue
-            with rdBase.BlockLogs():
-                mol = Chem.MolFromSmiles(fields[0])
-            if mol is None:
-                result.bad.append(BadRecord(str(path), line_no, f"line {line_no + 1}: invalid SMILES {fields[0]!r}"))
-                continue
-            result.mols.append(mol)
-            result.indices.append(line_no)
-            result.names.append(fields[1] if len(fields) > 1 else "")
+            yield line_no, fields[0], fields[1] if len(fields) > 1 else ""
+
+
+def read_smiles_file(path: str | Path) -> MoleculeFile:
+    """Read SMILES (one per line, optional name after whitespace, ``#`` comments; or a CSV ``smiles`` column)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"SMILES file not found: {path}")
+    result = MoleculeFile(path=str(path))
+    for line_no, smiles, name in _smiles_lines(path):
+        with rdBase.BlockLogs():
+            mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            result.bad.append(BadRecord(str(path), line_no, f"line {line_no + 1}: invalid SMILES {smiles!r}"))
+            continue
+        result.mols.append(mol)
+        result.indices.append(line_no)
+        result.names.append(name)
     return result
 
 

@@ -21,6 +21,8 @@ from molgen.eval.runner import EvaluationResult
 
 #: Columns written first in the per-molecule CSV.
 LEAD_COLUMNS = ("record", "name")
+#: The files of a report folder; an existing folder holding anything else is never replaced.
+OUTPUT_FILES = frozenset({"metrics.json", "molecules.csv", "report.html"})
 
 
 def json_safe(value):
@@ -78,6 +80,7 @@ def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str |
     from molgen.eval.html import render_html
 
     out = Path(out_dir)
+    check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -90,6 +93,20 @@ def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str |
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
+
+
+def check_replaceable(out: Path) -> None:
+    """Refuse to replace ``out`` unless it is absent, empty or an earlier report (only :data:`OUTPUT_FILES`)."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ValueError(f"output path {out} exists and is not a folder")
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES)
+    if foreign:
+        raise ValueError(
+            f"refusing to replace output folder {out}: it holds files molgen evaluate did not write "
+            f"({', '.join(foreign[:5])}); choose another --out"
+        )
 
 
 def _swap_in(staging: Path, out: Path) -> None:

@@ -43,7 +43,13 @@ class EvaluationResult:
 
 def to_blocks(mols: Sequence[Chem.Mol]) -> list[str]:
     """Mol blocks of ``mols`` (aromatic bonds kept as written, hydrogens kept)."""
-    return [Chem.MolToMolBlock(m, kekulize=False) for m in mols]
+    blocks = []
+    for i, mol in enumerate(mols):
+        try:
+            blocks.append(Chem.MolToMolBlock(mol, kekulize=False))
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(f"molecule {i} cannot be written as a mol block for evaluation: {exc}") from exc
+    return blocks
 
 
 def from_blocks(blocks: Sequence[str]) -> list[Chem.Mol]:

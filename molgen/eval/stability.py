@@ -1,11 +1,13 @@
 """Atom and molecule stability from the bonds and formal charges as written (no sanitisation).
 
-Two definitions are reported side by side:
+Three definitions are reported side by side:
 
-* legacy (EDM/MiDi/EQGAT-diff, to compare with papers): an atom's valence is the sum of
+* legacy (MiDi/EQGAT-diff, to compare with papers): an atom's valence is the sum of
   its bond orders with aromatic bonds cast to 1 (their code writes 1.5 into an integer
   tensor), checked against :data:`~molgen.eval.valence_tables.LEGACY_MIDI` (which
   accepts some radicals and falls back to the neutral entry for unlisted charges);
+* edm (EDM and the QM9 papers before charges were modelled): the same cast valence
+  checked against the charge-free :data:`~molgen.eval.valence_tables.LEGACY_EDM`;
 * corrected (Nikitin et al. 2025): an atom's configuration is
   ``(aromatic bond count, sum of non-aromatic bond orders)``, checked against
   :data:`~molgen.eval.valence_tables.CORRECTED` for its exact formal charge.
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from rdkit import Chem
 
 from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
-from molgen.eval.valence_tables import corrected_allows, legacy_allows
+from molgen.eval.valence_tables import corrected_allows, edm_allows, legacy_allows
 
 _LEGACY_ORDER = {Chem.BondType.SINGLE: 1, Chem.BondType.DOUBLE: 2, Chem.BondType.TRIPLE: 3, Chem.BondType.AROMATIC: 1}
 
@@ -55,30 +57,29 @@ def atom_valences(mol: Chem.Mol) -> list[AtomValence]:
     return result
 
 
-def atom_stability(mol: Chem.Mol) -> tuple[list[bool], list[bool]]:
-    """Per-atom stability flags ``(legacy, corrected)`` of ``mol``."""
-    legacy, corrected = [], []
+TABLES = ("edm", "legacy", "corrected")
+
+
+def atom_stability(mol: Chem.Mol) -> dict[str, list[bool]]:
+    """Per-atom stability flags of ``mol`` under each table: ``{"edm": [...], "legacy": [...], "corrected": [...]}``."""
+    flags: dict[str, list[bool]] = {t: [] for t in TABLES}
     for v in atom_valences(mol):
-        legacy.append(legacy_allows(v.symbol, v.charge, v.legacy_valence))
-        corrected.append(corrected_allows(v.symbol, v.charge, v.n_aromatic, v.non_aromatic_valence))
-    return legacy, corrected
+        flags["edm"].append(edm_allows(v.symbol, v.legacy_valence))
+        flags["legacy"].append(legacy_allows(v.symbol, v.charge, v.legacy_valence))
+        flags["corrected"].append(corrected_allows(v.symbol, v.charge, v.n_aromatic, v.non_aromatic_valence))
+    return flags
 
 
 def compute(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
     rows = []
     for mol in mols:
-        legacy, corrected = atom_stability(mol)
-        has_h = any(a.GetAtomicNum() == 1 or a.GetNumExplicitHs() > 0 for a in mol.GetAtoms())
-        rows.append(
-            {
-                "stability.n_atoms": mol.GetNumAtoms(),
-                "stability.stable_atoms_legacy": sum(legacy),
-                "stability.stable_atoms_corrected": sum(corrected),
-                "stability.mol_stable_legacy": all(legacy),
-                "stability.mol_stable_corrected": all(corrected),
-                "stability.has_h": has_h,
-            }
-        )
+        flags = atom_stability(mol)
+        row = {"stability.n_atoms": mol.GetNumAtoms()}
+        for table, stable in flags.items():
+            row[f"stability.stable_atoms_{table}"] = sum(stable)
+            row[f"stability.mol_stable_{table}"] = all(stable)
+        row["stability.has_h"] = any(a.GetAtomicNum() == 1 or a.GetNumExplicitHs() > 0 for a in mol.GetAtoms())
+        rows.append(row)
     return rows
 
 
@@ -87,16 +88,18 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
     n_atoms = sum(r["stability.n_atoms"] for r in rows)
     if n == 0 or n_atoms == 0:
         return {"n_samples": n}
-    return {
-        "atom_stable_legacy": sum(r["stability.stable_atoms_legacy"] for r in rows) / n_atoms,
-        "atom_stable_corrected": sum(r["stability.stable_atoms_corrected"] for r in rows) / n_atoms,
-        "mol_stable_legacy": sum(r["stability.mol_stable_legacy"] for r in rows) / n,
-        "mol_stable_corrected": sum(r["stability.mol_stable_corrected"] for r in rows) / n,
-        "mols_without_h": sum(not r["stability.has_h"] for r in rows) / n,
-    }
+    out = {}
+    for table in TABLES:
+        out[f"atom_stable_{table}"] = sum(r[f"stability.stable_atoms_{table}"] for r in rows) / n_atoms
+        out[f"mol_stable_{table}"] = sum(r[f"stability.mol_stable_{table}"] for r in rows) / n
+    out["mols_without_h"] = sum(not r["stability.has_h"] for r in rows) / n
+    return out
 
 
 DEFINITIONS = {
+    "n_samples": "number of molecules evaluated (reported alone when there are none)",
+    "atom_stable_edm": "legacy (EDM): stable atoms / all atoms; aromatic bond counted as 1, charge-free EDM table",
+    "mol_stable_edm": "legacy (EDM): molecules whose atoms are all stable (EDM table) / all samples",
     "atom_stable_legacy": "legacy (EDM/MiDi/EQGAT-diff): stable atoms / all atoms; aromatic bond counted as 1, "
     "MiDi valence table (accepts radicals, unlisted charges use the neutral entry)",
     "atom_stable_corrected": "corrected (Nikitin et al. 2025): stable atoms / all atoms; aromatic-aware, "
@@ -109,7 +112,7 @@ DEFINITIONS = {
 GROUP = register(
     MetricGroup(
         name="stability",
-        description="atom and molecule stability, legacy and corrected valence tables",
+        description="atom and molecule stability: EDM and MiDi legacy tables, corrected table",
         compute=compute,
         summarize=summarize,
         definitions=DEFINITIONS,

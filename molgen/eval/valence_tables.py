@@ -1,5 +1,8 @@
 """Valence tables for atom/molecule stability: the legacy one papers report and a corrected one.
 
+``LEGACY_EDM`` is the charge-free ``allowed_bonds`` table of EDM (Hoogeboom et al. 2022):
+int or list of allowed valences per element, formal charges ignored.
+
 ``LEGACY_MIDI`` is the ``allowed_bonds`` table of MiDi (Vignac et al. 2023), reused by
 EQGAT-diff and most later work. Entries are an int (any charge), a list of ints (any
 charge) or a dict ``{charge: int | list[int]}``; a charge missing from the dict falls back
@@ -16,6 +19,11 @@ added by molgen with their usual neutral valences.
 from __future__ import annotations
 
 LegacyEntry = int | list[int] | dict[int, int | list[int]]
+
+LEGACY_EDM: dict[str, int | list[int]] = {
+    "H": 1, "C": 4, "N": 3, "O": 2, "F": 1, "B": 3, "Al": 3, "Si": 4, "P": [3, 5],
+    "S": 4, "Cl": 1, "As": 3, "Br": 1, "I": 1, "Hg": [1, 2], "Bi": [3, 5],
+}
 
 LEGACY_MIDI: dict[str, LegacyEntry] = {
     "H": {0: 1, 1: 0, -1: 0},
@@ -68,6 +76,14 @@ CORRECTED: dict[str, dict[int, list[Config]]] = {
     "Hg": {0: [(0, 2)]},
     "Bi": {0: [(0, 3)], 2: [(0, 5)]},
 }
+
+
+def edm_allows(symbol: str, valence: int) -> bool:
+    """EDM rule: is integer ``valence`` allowed for ``symbol`` (charge ignored; unknown elements unstable)?"""
+    entry = LEGACY_EDM.get(symbol)
+    if entry is None:
+        return False
+    return valence == entry if isinstance(entry, int) else valence in entry
 
 
 def legacy_allows(symbol: str, charge: int, valence: int) -> bool:

@@ -16,11 +16,12 @@ from functools import partial
 from torch import Tensor, nn
 
 from molgen.chem.molgraph import MolBatch
-from molgen.chem.vocab import NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES
-from molgen.nn.embedding import EXTRA_ATOM_FEATURE_DIM, EXTRA_ATOM_FEATURES, InputEmbedding, atom_one_hots
+from molgen.chem.vocab import EXTRA_ATOM_FEATURE_DIM, EXTRA_ATOM_FEATURES, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES
+from molgen.nn.aggregate import GraphIndex
+from molgen.nn.embedding import InputEmbedding, atom_one_hots
 from molgen.nn.eqgat import EQGATLayer
 from molgen.nn.equivariant import EquivariantLayout
-from molgen.nn.geometry import GraphIndex, edge_geometry, reverse_edge_index
+from molgen.nn.geometry import edge_geometry, reverse_edge_index
 from molgen.nn.heads import DenoiserHeads
 from molgen.nn.norm import MoleculeLayerNorm
 from molgen.nn.scatter import segment_mean
@@ -110,10 +111,12 @@ class EQGATDenoiser(nn.Module):
             s, v = norm(s, v, batch.batch, g)
             s, v, pos, e = layer(s, v, pos, e, edge_index, geom, graph)
         coords, atom_out, bond_logits = self.heads(s, v, pos, e, edge_index, reverse, batch.batch, g)
-        atom_logits, charge_logits, extra = atom_out.split(
-            [self.num_atom_types, self.num_charges, atom_out.shape[-1] - self.num_atom_types - self.num_charges],
-            dim=-1)
-        extra_logits = dict(zip(EXTRA_ATOM_FEATURES, extra.split(list(EXTRA_ATOM_FEATURES.values()), dim=-1),
-                                strict=True)) if self.use_extra else {}
+        atom_logits, charge_logits, extra_logits = self._split_atom_outputs(atom_out)
         return DenoiserOutput(pos=coords, atom_logits=atom_logits, charge_logits=charge_logits,
                               edge_index=edge_index, bond_logits=bond_logits, extra_logits=extra_logits)
+
+    def _split_atom_outputs(self, atom_out: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """[N, types + charges + extra] -> atom logits [N, types], charge logits [N, charges], extra heads."""
+        sizes = [self.num_atom_types, self.num_charges, *(EXTRA_ATOM_FEATURES.values() if self.use_extra else [])]
+        atom_logits, charge_logits, *extra = atom_out.split(sizes, dim=-1)
+        return atom_logits, charge_logits, dict(zip(EXTRA_ATOM_FEATURES, extra, strict=True)) if extra else {}

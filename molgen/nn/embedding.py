@@ -14,12 +14,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from molgen.chem.molgraph import MolBatch
-from molgen.chem.vocab import NUM_HYBRIDIZATIONS, charge_to_index
-
-#: Optional atom features (MolBatch attribute -> number of classes), in input/one-hot order.
-EXTRA_ATOM_FEATURES: dict[str, int] = {"is_aromatic": 2, "is_in_ring": 2, "hybridization": NUM_HYBRIDIZATIONS}
-#: Width of the one-hots of all extra atom features (the only non-zero ``extra_atom_features``).
-EXTRA_ATOM_FEATURE_DIM = sum(EXTRA_ATOM_FEATURES.values())
+from molgen.chem.vocab import EXTRA_ATOM_FEATURES, charge_to_index
 
 
 class TimeEmbedding(nn.Module):

@@ -21,9 +21,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from molgen.nn.aggregate import GraphIndex
 from molgen.nn.equivariant import EquivariantLayout, GatedEquivariantUpdate
 from molgen.nn.gaunt_messages import SelfInteraction
-from molgen.nn.geometry import EdgeGeometry, GraphIndex
+from molgen.nn.geometry import EdgeGeometry
 from molgen.nn.messages import build_messages
 from molgen.nn.norm import PositionUpdateNorm
 from molgen.nn.scatter import segment_mean, segment_softmax, segment_sum

@@ -1,7 +1,7 @@
 """Irreps (lmax >= 2) interactions of the EQGAT layer, built on channel-wise tensor products.
 
 Features are irreps v [N, C, K], K = (L+1)^2, layout of :mod:`molgen.nn.so3`. Edge messages
-(weights w [E, k * C] from the edge MLP, Y = spherical harmonics of the edge direction scaled by
+(per-edge weights from the edge MLP, Y = spherical harmonics of the edge direction scaled by
 d / (1 + d), see :mod:`molgen.nn.geometry`):
 
     m = w_filter * Y  +  w_value * (W v)_src  +  TP((W v)_src, w_conv * Y)  [+ w_cross * (v_dst x v_src)_l=1]
@@ -10,8 +10,8 @@ averaged over the incoming edges. ``w_filter`` has one weight per (channel, degr
 EQGAT-diff's ``w0 * r`` to all degrees; ``w_conv`` one weight per degree (shared by the channels,
 which lets the Gaunt sum over edges run as dense per-molecule matrix products on the sphere grid).
 The convolution TP is :class:`molgen.nn.gaunt_conv.GauntConv` (``tensor_product="gaunt"``) or
-e3nn's ``o3.TensorProduct`` with "uvu" paths per edge (``"e3nn"``, benchmark only). The node self-interaction adds
-TP(W_a v, W_b v) ("uuu") to the gated update. Gaunt products have no antisymmetric paths, so the
+e3nn's ``o3.TensorProduct`` with "uvu" paths per edge (``"e3nn"``, benchmark only). The node
+self-interaction adds TP(W_a v, W_b v) ("uuu") to the gated update. Gaunt products have no antisymmetric paths, so the
 optional cross product uses :func:`molgen.nn.gaunt.cross_product_path` on the l = 1 blocks.
 """
 
@@ -21,11 +21,11 @@ import torch
 from e3nn import o3
 from torch import Tensor, nn
 
-from molgen.nn.aggregate import filter_sum, mean_over_incoming, value_sum
+from molgen.nn.aggregate import GraphIndex, filter_sum, incoming_mean, value_sum
 from molgen.nn.equivariant import EquivariantLayout, EquivariantLinear
 from molgen.nn.gaunt import GauntTensorProduct, cross_product_path
 from molgen.nn.gaunt_conv import GauntConv
-from molgen.nn.geometry import EdgeGeometry, GraphIndex
+from molgen.nn.geometry import EdgeGeometry
 from molgen.nn.scatter import segment_sum
 from molgen.nn.so3 import degree_of_component, from_e3nn_layout, irreps_string, to_e3nn_layout
 
@@ -71,7 +71,7 @@ class GauntEdgeConv(nn.Module):
     The edge weights depend on the degree but not on the channel, so on the sphere grid the sum over
     incoming edges is, per molecule and grid point, a dense matrix product
     ``M(u) = A(u) @ X(u)`` with ``A_ij(u) = filter_ij(u)`` [n, n] and ``X(u)`` [n, C]: no per-edge,
-    per-channel tensor is ever formed.
+    per-channel tensor is formed (``graph.dense``; otherwise GauntConv's own edge-by-edge sum).
     """
 
     def __init__(self, lmax: int, channels: int) -> None:
@@ -79,12 +79,15 @@ class GauntEdgeConv(nn.Module):
         self.conv = GauntConv(lmax, lmax, lmax, channels)
 
     def forward(self, x: Tensor, geom: EdgeGeometry, weight: Tensor, edge_index: Tensor, graph: GraphIndex) -> Tensor:
-        """x [N, C, K], weight [E, L+1] (edge MLP output per degree) -> dense sums [G, n, C, K]."""
+        """x [N, C, K], weight [E, L+1] (edge MLP output per degree) -> sums over incoming edges [N, C, K]."""
         scale = (geom.dist / (1.0 + geom.dist)).unsqueeze(-1)  # [E, 1], the radial factor of geom.sh
-        filt = self.conv.edge_filter(geom.rel, (weight * scale).unsqueeze(1))[:, 0]  # [E, P]
+        weight = (weight * scale).unsqueeze(1)  # [E, 1, L+1]
+        if not graph.dense:
+            return self.conv(x, geom.rel, weight, edge_index[0], edge_index[1], x.shape[0])
+        filt = self.conv.edge_filter(geom.rel, weight)[:, 0]  # [E, P]
         a = graph.dense_edges(filt, edge_index).permute(0, 3, 1, 2)  # [G, P, n_dst, n_src]
         nodes = graph.dense_nodes(self.conv.node_to_grid(x).transpose(1, 2)).transpose(1, 2)  # [G, P, n, C]
-        grid = (a @ nodes).permute(0, 2, 3, 1)  # [G, n, C, P]
+        grid = graph.sparse_nodes((a @ nodes).permute(0, 2, 3, 1))  # [N, C, P]
         return self.conv.weight_out(grid @ self.conv.from_grid)
 
 
@@ -97,10 +100,10 @@ class E3nnEdgeConv(nn.Module):
         self.register_buffer("degree", degree_of_component(lmax), persistent=False)
 
     def forward(self, x: Tensor, geom: EdgeGeometry, weight: Tensor, edge_index: Tensor, graph: GraphIndex) -> Tensor:
-        """x [N, C, K], weight [E, L+1] -> dense sums [G, n, C, K]."""
+        """x [N, C, K], weight [E, L+1] -> sums over incoming edges [N, C, K] (``graph`` unused)."""
         src, dst = edge_index
         filt = geom.sh * weight[:, self.degree]  # [E, K]
-        return graph.dense_nodes(segment_sum(self.tp(x[src], filt.unsqueeze(1)), dst, x.shape[0]))
+        return segment_sum(self.tp(x[src], filt.unsqueeze(1)), dst, x.shape[0])
 
 
 def edge_conv(kind: str, lmax: int, channels: int) -> nn.Module:
@@ -138,21 +141,19 @@ class IrrepsMessages(nn.Module):
         """w [E, num_weights], v [N, C, K] -> [N, C, K]."""
         if geom.sh is None:
             raise ValueError("irreps messages need the spherical harmonics of the edge directions (geom.sh)")
-        w_conv = w[:, -self.split[-1] :]  # [E, L+1] (only read from the second layer on)
-        parts = list(graph.dense_edges(w, edge_index).split(self.split, dim=-1))  # each [G, n, n, *]
-        w_filter = parts.pop(0).unflatten(-1, (self.layout.lmax + 1, self.vector_dim))  # [G, n, n, L+1, C]
-        total = filter_sum(w_filter, graph.dense_edges(geom.sh, edge_index), self.layout.blocks)  # [G, n, C, K]
+        parts = list(w.split(self.split, dim=-1))
+        w_filter = parts.pop(0).unflatten(-1, (self.layout.lmax + 1, self.vector_dim))  # [E, L+1, C]
+        total = filter_sum(w_filter, geom.sh, self.layout.blocks, edge_index, graph)  # [N, C, K]
         if self.value is None or self.conv is None:
-            return mean_over_incoming(total, edge_index, graph)
+            return incoming_mean(total, edge_index)
         value = self.value(v)  # [N, C, K]
-        total = total + value_sum(parts.pop(0), graph.dense_nodes(value))
+        total = total + value_sum(parts.pop(0), value, edge_index, graph)
         if self.use_cross_product:
             a, b = self.layout.l1_block
-            v1 = graph.dense_nodes(v[..., a:b])  # [G, n, C, 3]
-            cross = cross_product_path(v1, value_sum(parts.pop(0), v1))  # [G, n, C, 3]
+            cross = cross_product_path(v[..., a:b], value_sum(parts.pop(0), v[..., a:b], edge_index, graph))
             total = torch.cat([total[..., :a], total[..., a:b] + cross, total[..., b:]], dim=-1)
-        total = total + self.conv(value, geom, w_conv, edge_index, graph)
-        return mean_over_incoming(total, edge_index, graph)
+        total = total + self.conv(value, geom, parts.pop(0), edge_index, graph)
+        return incoming_mean(total, edge_index)
 
 
 class SelfInteraction(nn.Module):

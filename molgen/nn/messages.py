@@ -7,7 +7,7 @@ Cartesian baseline (lmax = 1, EQGAT-diff), per edge (src j -> dst i):
 
 Irreps (lmax >= 2): :class:`molgen.nn.gaunt_messages.IrrepsMessages`.
 
-The sums over incoming edges run on dense per-molecule blocks (:mod:`molgen.nn.aggregate`); the
+The sums over incoming edges are computed by :mod:`molgen.nn.aggregate`; the
 cross product is linear in v_j: sum_j w_ij (v_i x v_j) = v_i x (sum_j w_ij v_j).
 """
 
@@ -16,10 +16,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from molgen.nn.aggregate import filter_sum, mean_over_incoming, value_sum
+from molgen.nn.aggregate import GraphIndex, filter_sum, incoming_mean, value_sum
 from molgen.nn.equivariant import EquivariantLayout, EquivariantLinear
 from molgen.nn.gaunt_messages import IrrepsMessages
-from molgen.nn.geometry import EdgeGeometry, GraphIndex
+from molgen.nn.geometry import EdgeGeometry
 
 
 class CartesianMessages(nn.Module):
@@ -35,15 +35,13 @@ class CartesianMessages(nn.Module):
 
     def forward(self, w: Tensor, v: Tensor, geom: EdgeGeometry, edge_index: Tensor, graph: GraphIndex) -> Tensor:
         """w [E, k * C], v [N, C, 3] -> mean incoming message [N, C, 3]."""
-        w = graph.dense_edges(w, edge_index).unflatten(-1, (self.num_blocks, self.vector_dim))  # [G, n, n, k, C]
-        rel = graph.dense_edges(geom.rel, edge_index)  # [G, n, n, 3]
-        total = filter_sum(w[..., :1, :], rel, [(0, 3)])  # [G, n, C, 3]
+        w = w.unflatten(-1, (self.num_blocks, self.vector_dim))  # [E, k, C]
+        total = filter_sum(w[:, :1], geom.rel, [(0, 3)], edge_index, graph)  # [N, C, 3]
         if self.value is not None:
-            total = total + value_sum(w[..., 1, :], graph.dense_nodes(self.value(v)))
+            total = total + value_sum(w[:, 1], self.value(v), edge_index, graph)
         if self.use_cross_product:
-            v_dense = graph.dense_nodes(v)  # [G, n, C, 3]
-            total = total + torch.linalg.cross(v_dense, value_sum(w[..., 2, :], v_dense), dim=-1)
-        return mean_over_incoming(total, edge_index, graph)
+            total = total + torch.linalg.cross(v, value_sum(w[:, 2], v, edge_index, graph), dim=-1)
+        return incoming_mean(total, edge_index)
 
 
 def build_messages(layout: EquivariantLayout, vector_dim: int, has_v_in: bool, tensor_product: str,

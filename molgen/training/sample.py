@@ -20,13 +20,13 @@ from molgen.config.schema import ExperimentConfig
 from molgen.diffusion.process import MolecularDiffusion
 from molgen.diffusion.sampler import fixed_or_sampled_atoms, num_jumps, sample_batch
 from molgen.training.module import DiffusionModule
-from molgen.training.train import _read_hparams
+from molgen.training.train import read_checkpoint
 
 
 def load_for_sampling(ckpt: str | os.PathLike, device: str | torch.device = "cpu"
                       ) -> tuple[nn.Module, MolecularDiffusion, ExperimentConfig]:
     """The EMA denoiser (eval mode, on ``device``), the diffusion and the config stored in ``ckpt``."""
-    saved = _read_hparams(Path(ckpt))
+    saved = read_checkpoint(Path(ckpt))
     module = DiffusionModule(saved["config"], saved["marginals"])
     module.load_state_dict(saved["state_dict"])
     model = module.sampling_model().to(device).eval()

@@ -58,7 +58,7 @@ def train(config: ExperimentConfig, resume: bool = False, init_from: str | os.Pa
 
 def finetune(config: ExperimentConfig, ckpt: str | os.PathLike) -> Path:
     """Train on ``config``'s dataset starting from ``ckpt``'s weights; the architecture comes from ``ckpt``."""
-    saved = config_from_dict(_read_hparams(Path(ckpt))["config"], source=str(ckpt))
+    saved = config_from_dict(read_checkpoint(Path(ckpt))["config"], source=str(ckpt))
     if saved.model != config.model:
         print(f"finetune: using the model section of {ckpt} (the config's model section differs)")
     return train(dataclasses.replace(config, model=saved.model), init_from=ckpt)
@@ -91,13 +91,13 @@ def _loggers(config: ExperimentConfig, out: Path) -> list[Logger] | bool:
         mode = config.logging.wandb_mode
         if mode not in ("online", "offline", "disabled"):
             raise ValueError(f"logging.wandb_mode must be online, offline or disabled, got {mode!r}")
-        os.environ.setdefault("WANDB_MODE", mode)
         loggers.append(WandbLogger(project=config.logging.wandb_project, name=config.name, save_dir=str(out),
-                                   offline=mode == "offline"))
+                                   offline=mode == "offline", mode=mode))
     return loggers or False
 
 
-def _read_hparams(path: Path) -> dict:
+def read_checkpoint(path: Path) -> dict:
+    """hyper_parameters (config, marginals) and state_dict of a molgen training checkpoint."""
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     ckpt = torch.load(path, map_location="cpu", weights_only=False)
@@ -107,7 +107,7 @@ def _read_hparams(path: Path) -> dict:
 
 
 def _load_weights(module: DiffusionModule, path: Path) -> None:
-    state = _read_hparams(path)["state_dict"]
+    state = read_checkpoint(path)["state_dict"]
     wanted = {k: v for k, v in state.items() if k.startswith(("denoiser.", "ema.module."))}
     missing, unexpected = module.load_state_dict(wanted, strict=False)
     missing = [k for k in missing if k.startswith(("denoiser.", "ema.module."))]

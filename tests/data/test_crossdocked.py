@@ -85,6 +85,18 @@ def test_process_real_pairs_aligned_and_batched(shared_data, tmp_path):
     assert ligands.num_graphs == pockets.num_graphs == 4
 
 
+def test_ten_angstrom_selection_reproduces_the_published_pocket10_files(shared_data):
+    """The released *_pocket10.pdb files hold the residues within 10 A of the ligand: cutting at 10 A keeps all."""
+    root = shared_data / "crossdocked"
+    ligands = sorted((root / "crossdocked_pocket10").glob("*/*.sdf"))[:6]
+    ligands += list((root / "targetdiff_examples").glob("1h36*.sdf"))
+    for ligand in ligands:
+        atoms = parse_pdb(ligand.with_name(ligand.stem + "_pocket10.pdb"))
+        ligand_pos = Chem.MolFromMolFile(str(ligand)).GetConformer().GetPositions()
+        assert len(select_pocket(atoms, ligand_pos, cutoff=10.0)) == len(atoms)
+        assert len(select_pocket(atoms, ligand_pos, cutoff=7.0)) < len(atoms)
+
+
 def test_partial_download_is_counted_not_fatal(shared_data, tmp_path):
     raw = shared_data / "crossdocked" / "crossdocked_pocket10"
     with open(raw / "index.pkl", "rb") as handle:

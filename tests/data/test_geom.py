@@ -12,6 +12,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import msgpack
 import numpy as np
 import pytest
 from fixtures_geom import expected_kept_geom_ids, make_drugs_msgpack, make_rdkit_folder
@@ -20,6 +21,7 @@ from torch.utils.data import DataLoader
 
 from molgen.chem.molgraph import MolBatch
 from molgen.data.geom import GeomDrugs
+from molgen.data.sampler import SizeBucketSampler
 from molgen.data.stats import DatasetStatistics, compute_statistics
 from molgen.data.store import MolStore
 from molgen.data.template import ProcessedDataset, collate, processed_dir
@@ -63,9 +65,13 @@ def test_rdkit_folder_keeps_five_lowest_and_splits_by_molecule(geom_raw, tmp_pat
         assert kept[smi] == expected_kept_geom_ids(s, 7, 5)
     stats = DatasetStatistics.load(processed_dir("geom_drugs", tmp_path) / "statistics.json")
     assert stats == compute_statistics(MolStore(processed_dir("geom_drugs", tmp_path) / "train"))
-    loader = DataLoader(ProcessedDataset(tmp_path, "geom_drugs", "train"), batch_size=8, collate_fn=collate)
-    batch = next(iter(loader))
+    train = ProcessedDataset(tmp_path, "geom_drugs", "train")
+    batch = next(iter(DataLoader(train, batch_size=8, collate_fn=collate)))
     assert isinstance(batch, MolBatch) and batch.num_graphs == 8
+    sampler = SizeBucketSampler(train.store.num_atoms(), max_atoms_per_batch=150)
+    batches = list(DataLoader(train, batch_sampler=sampler, collate_fn=collate))
+    assert sum(b.num_graphs for b in batches) == len(train)
+    assert all(int(b.num_atoms.sum()) <= 150 for b in batches)
 
 
 def test_msgpack_release_gives_the_same_molecules(geom_raw, tmp_path):
@@ -105,6 +111,7 @@ def test_interrupted_run_resumes_to_identical_output(geom_raw, tmp_path, monkeyp
 _CHILD = """
 import sys, time
 from molgen.data.geom import GeomDrugs
+from molgen.data.sampler import SizeBucketSampler
 original = GeomDrugs.convert
 def slow(self, record):
     time.sleep(0.02)
@@ -190,7 +197,7 @@ def test_user_split_file_and_max_atoms(geom_raw, tmp_path):
     assert {x[1] for x in contents["val"]} == set(smiles[10:12])
     assert len(contents["train"]) == 50 and len(contents["test"]) == 10
     report = json.loads((processed_dir("geom_drugs", tmp_path) / "report.json").read_text())
-    assert report["dropped"] == {"molecule not in split file": 10 * 5}
+    assert report["dropped"] == {"molecule not in split file": 10}  # one record per unlisted molecule
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"train": [smiles[0]], "test": [smiles[0]]}))
     with pytest.raises(ValueError, match="in both 'train' and 'test'"):
@@ -212,3 +219,22 @@ def test_shared_geomlike_samples(shared_data, tmp_path):
     (graph,) = [g for s in ("train", "val", "test") for g in MolStore(processed_dir("tutorial", tmp_path) / s)]
     assert graph.name == "geom:119926532" and graph.num_atoms == 43
     assert graph.smiles == "O=C(C=Cc1ccco1)Nc1ccc(Cl)c(S(=O)(=O)N2CCOCC2)c1"
+
+
+def test_msgpack_conformer_contradicting_its_smiles_is_rejected(tmp_path):
+    smiles = drug_like_smiles(3)
+    path = make_drugs_msgpack(tmp_path / "drugs_crude.msgpack", smiles, 2, per_chunk=3)
+    with open(path, "rb") as handle:
+        (chunk,) = list(msgpack.Unpacker(handle, raw=False))
+    chunk["CCO"] = chunk.pop(smiles[1])  # coordinates of molecule 1 filed under another SMILES
+    path.write_bytes(msgpack.packb(chunk, use_bin_type=True))
+    report = GeomDrugs(path, conformers=2).process(tmp_path, progress=False, log=None)
+    assert report.total_kept == 4
+    assert report.dropped == {"perceived bonds disagree with reference SMILES/InChI": 2}
+    assert all(e["file"] == str(path) and e["index"] == 2 and "CCO" in e["detail"] for e in report.errors)
+
+
+def test_empty_summary_is_a_clear_error(tmp_path):
+    (tmp_path / "summary_drugs.json").write_text("{}")
+    with pytest.raises(ValueError, match="geom_drugs: the raw input holds no records"):
+        GeomDrugs(tmp_path).process(tmp_path / "out", progress=False, log=None)

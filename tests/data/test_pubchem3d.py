@@ -113,3 +113,12 @@ def test_parse_slice():
     for bad in ("16/16", "a/b", "3"):
         with pytest.raises(ValueError, match="--shard"):
             parse_slice(bad)
+
+
+def test_finished_output_is_reused_only_with_the_same_settings(bulk, tmp_path):
+    first = PubChem3D(bulk).process(tmp_path, progress=False, log=None)
+    again = PubChem3D(bulk).process(tmp_path, progress=False, log=None)
+    assert not first.cached and again.cached and again.kept == first.kept
+    heavy = PubChem3D(bulk, remove_hs=True).process(tmp_path, progress=False, log=None)
+    assert not heavy.cached
+    assert all(not (g.atom_types == 0).any() for g in _all(tmp_path, "pubchem3d"))

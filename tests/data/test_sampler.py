@@ -60,6 +60,18 @@ def test_epochs_reshuffle_reproducibly():
     assert list(a) == list(b)
 
 
+def test_distributed_ranks_get_disjoint_equal_shares():
+    sizes = _sizes(seed=5)
+    full = list(SizeBucketSampler(sizes, max_atoms_per_batch=200, seed=2))
+    ranks = [list(SizeBucketSampler(sizes, max_atoms_per_batch=200, seed=2, num_replicas=3, rank=r))
+             for r in range(3)]
+    assert len({len(r) for r in ranks}) == 1 and len(ranks[0]) == len(full) // 3
+    seen = [tuple(b) for r in ranks for b in r]
+    assert len(seen) == len(set(seen)) and set(seen) <= {tuple(b) for b in full}
+    with pytest.raises(ValueError, match="rank 3"):
+        SizeBucketSampler(sizes, max_atoms_per_batch=200, num_replicas=3, rank=3)
+
+
 def test_bad_arguments_are_rejected_with_the_reason():
     with pytest.raises(ValueError, match="item 1 has 50 atoms"):
         SizeBucketSampler([3, 50], max_atoms_per_batch=40)

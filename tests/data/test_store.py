@@ -143,7 +143,8 @@ def test_pickled_store_reopens_lazily(tmp_path):
 def test_columns_are_memory_mapped_with_declared_dtypes(tmp_path):
     store = write(tmp_path / "s", [make_graph(k) for k in range(5)])
     pos = store.array("pos")
-    assert isinstance(pos, np.memmap) and pos.dtype == np.float32 and pos.shape == (store.num_atoms_total, 3)
+    assert isinstance(pos.base, np.memmap) and not pos.flags.writeable
+    assert pos.dtype == np.float32 and pos.shape == (store.num_atoms_total, 3)
     assert store.array("bond_index").dtype == np.int32 and store.array("atom_ptr").dtype == np.int64
 
 

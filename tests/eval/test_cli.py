@@ -89,12 +89,37 @@ def test_cli_end_to_end(tmp_path, workers):
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)  # opens offline
 
 
-def test_rerun_replaces_output_atomically(tmp_path):
+def test_rerun_replaces_output_atomically(tmp_path, capsys):
     sdf = tmp_path / "samples.sdf"
     write_sdf(sdf, SMILES[:2])
     out = tmp_path / "report"
-    assert main([str(sdf), "--metrics", "basic", "--out", str(out), "--quiet", "--workers", "1"]) == 0
-    (out / "stale.txt").write_text("old")
-    assert main([str(sdf), "--metrics", "basic", "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    argv = [str(sdf), "--metrics", "basic", "--out", str(out), "--quiet", "--workers", "1"]
+    assert main(argv) == 0
+    first = json.loads((out / "metrics.json").read_text())
+    write_sdf(sdf, SMILES[:3])
+    assert main(argv) == 0  # an earlier report is replaced as a whole
+    assert json.loads((out / "metrics.json").read_text())["metrics"]["input"]["n_read"] == 3
+    assert first["metrics"]["input"]["n_read"] == 2
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "molecules.csv", "report.html"]
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp folders left
+    # a folder with other files is never replaced (e.g. --out pointing at a working directory)
+    (out / "notes.txt").write_text("keep me")
+    assert main(argv) == 2
+    assert "refusing to replace" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_parallel_workers_give_the_serial_rows(tmp_path, monkeypatch):
+    from molgen.eval import runner
+    from molgen.eval.registry import EvalOptions, resolve_metrics
+
+    monkeypatch.setattr(runner, "CHUNK_SIZE", 2)  # 6 molecules -> 3 chunks: 1 in this process, 2 in the pool
+    sdf = tmp_path / "samples.sdf"
+    write_sdf(sdf)
+    mols = read_sdf(sdf).mols
+    groups = resolve_metrics("validity,stability,geometry")
+    serial, _ = runner.compute_rows(mols, groups, EvalOptions(), workers=1)
+    parallel, _ = runner.compute_rows(mols, groups, EvalOptions(), workers=2)
+    assert serial == parallel
+    assert [r["validity.smiles"] for r in parallel] == ["CCO", "Oc1ccccc1", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC",
+                                                        "O=C(O)c1ccccc1", "CCO"]

@@ -41,3 +41,18 @@ def test_protein_context_detects_a_ligand_pushed_into_the_protein(shared_data):
     assert out["posebusters/config"] == "dock"
     assert out["posebusters/minimum_distance_to_protein"] == 0.5  # the crystal pose passes, the shifted one fails
     assert out["posebusters/all_pass"] == 0.5
+
+
+def test_cli_with_protein_runs_dock_checks(shared_data, tmp_path):
+    import json
+
+    from molgen.cli.evaluate import main
+
+    folder = shared_data / "docking" / "posebusters_cases" / "7ZTL_BCN"
+    out = tmp_path / "out"
+    argv = [str(folder / "7ZTL_BCN_ligand.sdf"), "--protein", str(folder / "7ZTL_BCN_protein.pdb")]
+    assert main([*argv, "--metrics", "basic", "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert metrics["posebusters"]["config"] == "dock"
+    assert metrics["posebusters"]["minimum_distance_to_protein"] == 1.0
+    assert metrics["posebusters"]["all_pass"] == 1.0

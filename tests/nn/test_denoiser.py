@@ -6,9 +6,15 @@ import pytest
 import torch
 
 from molgen.chem.molgraph import MolBatch, MolGraph
-from molgen.chem.vocab import NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES, NUM_HYBRIDIZATIONS, element_index
+from molgen.chem.vocab import (
+    EXTRA_ATOM_FEATURE_DIM,
+    NUM_ATOM_TYPES,
+    NUM_BOND_TYPES,
+    NUM_CHARGES,
+    NUM_HYBRIDIZATIONS,
+    element_index,
+)
 from molgen.nn.denoiser import EQGATDenoiser
-from molgen.nn.embedding import EXTRA_ATOM_FEATURE_DIM
 from molgen.nn.geometry import reverse_edge_index
 from molgen.testing import assert_equivariant
 
@@ -150,6 +156,15 @@ def test_bad_arguments_are_rejected_with_clear_errors() -> None:
         EQGATDenoiser(**TINY, tensor_product="fft")
     with pytest.raises(ValueError, match=r"t must have shape \[G\] = \(3,\)"):
         EQGATDenoiser(**TINY)(random_batch(), torch.rand(2))
+
+
+@pytest.mark.parametrize("kwargs", [dict(lmax=3, use_cross_product=True), dict(lmax=2, tensor_product="e3nn")],
+                         ids=["L3-gaunt", "L2-e3nn"])
+def test_higher_degree_and_e3nn_models_are_equivariant(kwargs: dict) -> None:
+    torch.manual_seed(0)
+    model = EQGATDenoiser(**TINY, **kwargs).double()
+    inputs, fn, outputs = as_tensor_function(model, random_batch(seed=8))
+    assert_equivariant(fn, inputs, outputs, atol=1e-9, seed=8)
 
 
 def test_cutoff_model_is_equivariant() -> None:

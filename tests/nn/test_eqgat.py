@@ -7,12 +7,13 @@ import math
 import pytest
 import torch
 
+from molgen.nn.aggregate import GraphIndex
 from molgen.nn.embedding import TimeEmbedding
 from molgen.nn.eqgat import EQGATLayer
 from molgen.nn.equivariant import EquivariantLayout, EquivariantLinear, GatedEquivariantUpdate
 from molgen.nn.gaunt_messages import E3nnChannelwiseProduct, GauntEdgeConv
-from molgen.nn.geometry import GraphIndex, edge_geometry, polynomial_envelope, reverse_edge_index
-from molgen.nn.messages import CartesianMessages
+from molgen.nn.geometry import edge_geometry, polynomial_envelope, reverse_edge_index
+from molgen.nn.messages import CartesianMessages, build_messages
 from molgen.nn.norm import MoleculeLayerNorm, PositionUpdateNorm
 from molgen.nn.scatter import segment_mean, segment_softmax, segment_sum
 from molgen.nn.so3 import rand_rotation, spherical_harmonics, wigner_D_from_matrix
@@ -154,23 +155,53 @@ def test_e3nn_channelwise_product_shapes_and_equivariance() -> None:
     torch.testing.assert_close(tp(x @ wig.T, y @ wig.T), out @ wig.T)
 
 
-def test_dense_gaunt_edge_conv_equals_edge_by_edge_gaunt_conv() -> None:
-    """The per-molecule dense sum of GauntEdgeConv equals GauntConv's edge-by-edge sum (two molecules)."""
+def _two_molecules(sizes: tuple[int, int] = (3, 4)) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """ptr [3], batch [N] and fully connected edge_index [2, E] of two molecules."""
+    ptr = torch.tensor([0, sizes[0], sizes[0] + sizes[1]])
+    batch = torch.repeat_interleave(torch.arange(2), torch.tensor(sizes))
+    pairs = [(j, i) for lo, hi in zip(ptr[:-1].tolist(), ptr[1:].tolist(), strict=True)
+             for i in range(lo, hi) for j in range(lo, hi) if i != j]
+    return ptr, batch, torch.tensor(pairs).T
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_gaunt_edge_conv_equals_edge_by_edge_gaunt_conv(dense: bool) -> None:
+    """GauntEdgeConv (dense blocks or sparse) equals GauntConv's messages summed edge by edge."""
     torch.manual_seed(0)
-    ptr = torch.tensor([0, 3, 7])
-    batch = torch.tensor([0, 0, 0, 1, 1, 1, 1])
-    pairs = [(i, j) for lo, hi in ((0, 3), (3, 7)) for i in range(lo, hi) for j in range(lo, hi) if i != j]
-    edge_index = torch.tensor(pairs).T
-    pos = torch.randn(7, 3, dtype=F64)
-    geom = edge_geometry(pos, edge_index, None, lambda u: spherical_harmonics(2, u))
+    ptr, batch, edge_index = _two_molecules()
+    geom = edge_geometry(torch.randn(7, 3, dtype=F64), edge_index, None, lambda u: spherical_harmonics(2, u))
     x = torch.randn(7, 4, 9, dtype=F64)
     weight = torch.randn(edge_index.shape[1], 3, dtype=F64)
-    dense_conv = GauntEdgeConv(2, 4).double()
-    graph = GraphIndex.from_batch(batch, ptr)
-    out = graph.sparse_nodes(dense_conv(x, geom, weight, edge_index, graph))
-    scale = (geom.dist / (1 + geom.dist)).unsqueeze(-1)
-    reference = dense_conv.conv(x, geom.rel, (weight * scale).unsqueeze(1), edge_index[0], edge_index[1], 7)
+    conv = GauntEdgeConv(2, 4).double()
+    out = conv(x, geom, weight, edge_index, GraphIndex.from_batch(batch, ptr, dense=dense))
+    scale = (geom.dist / (1 + geom.dist)).view(-1, 1, 1)
+    messages = conv.conv(x, geom.rel, weight.unsqueeze(1) * scale, edge_index[0])  # [E, C, K]
+    reference = torch.zeros_like(x).index_add_(0, edge_index[1], messages)
     torch.testing.assert_close(out, reference)
+
+
+def test_graph_index_chooses_dense_blocks_unless_padding_is_wasteful() -> None:
+    assert GraphIndex.from_batch(torch.tensor([0, 0, 1, 1, 1]), torch.tensor([0, 2, 5])).dense
+    sizes = torch.tensor([40] + [2] * 20)
+    ptr = torch.cat([torch.zeros(1, dtype=torch.long), sizes.cumsum(0)])
+    graph = GraphIndex.from_batch(torch.repeat_interleave(torch.arange(21), sizes), ptr)
+    assert not graph.dense and graph.max_atoms == 40
+    assert graph.local[:3].tolist() == [0, 1, 2] and graph.local[40:44].tolist() == [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("lmax", [1, 2])
+def test_dense_and_sparse_message_sums_agree(lmax: int) -> None:
+    torch.manual_seed(0)
+    ptr, batch, edge_index = _two_molecules((4, 2))
+    layout = EquivariantLayout(lmax)
+    sh_fn = None if layout.cartesian else (lambda u: spherical_harmonics(lmax, u))
+    geom = edge_geometry(torch.randn(6, 3, dtype=F64), edge_index, None, sh_fn)
+    messages = build_messages(layout, 3, has_v_in=True, tensor_product="gaunt", use_cross_product=True).double()
+    w = torch.randn(edge_index.shape[1], messages.num_weights, dtype=F64)
+    v = torch.randn(6, 3, layout.dim, dtype=F64)
+    dense = messages(w, v, geom, edge_index, GraphIndex.from_batch(batch, ptr, dense=True))
+    sparse = messages(w, v, geom, edge_index, GraphIndex.from_batch(batch, ptr, dense=False))
+    torch.testing.assert_close(dense, sparse)
 
 
 def test_cartesian_messages_match_edge_by_edge_reference() -> None:

@@ -74,6 +74,12 @@ def test_matches_e3nn_tensor_product_fp32(lmax1, lmax2, lmax_out):
     assert ((got - expected).abs().max() / expected.abs().max()).item() < 1e-6
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("lmax", [6, 8])
+def test_matches_e3nn_tensor_product_fp32_high_degree(lmax):
+    test_matches_e3nn_tensor_product_fp32(lmax, lmax, lmax)
+
+
 def test_broadcast_second_operand_and_leading_dims():
     gen = torch.Generator().manual_seed(5)
     tp = GauntTensorProduct(2, 2, 2, 3).double()
@@ -84,7 +90,7 @@ def test_broadcast_second_operand_and_leading_dims():
 
 def test_double_restores_exact_buffers_and_state_dict_holds_weights_only():
     tp = GauntTensorProduct(4, 4, 4, 2)
-    assert tp.grid1_to.dtype == torch.float32 and tp.grid1_gather.dtype == torch.long
+    assert tp.to_grid1.dtype == torch.float32
     tp = tp.double()
     g = gaunt_coefficients(4, 4, 4)
     x = torch.eye(25, dtype=F64)[:, None, :].expand(25, 2, 25)
@@ -100,6 +106,8 @@ def test_bad_shapes_raise_clear_errors():
         tp(torch.zeros(5, 3, 4), torch.zeros(5, 3, 4))
     with pytest.raises(ValueError, match="y must have shape"):
         tp(torch.zeros(5, 3, 9), torch.zeros(5, 2, 4))
+    with pytest.raises(ValueError, match="module's dtype torch.float32"):
+        tp(torch.zeros(5, 3, 9, dtype=F64), torch.zeros(5, 3, 4, dtype=F64))
 
 
 def _random_weights(module: torch.nn.Module, seed: int) -> None:
@@ -108,13 +116,15 @@ def _random_weights(module: torch.nn.Module, seed: int) -> None:
         p.data = torch.randn(p.shape, generator=gen, dtype=p.dtype)
 
 
-def test_equivariance_fp64():
-    tp = GauntTensorProduct(4, 3, 4, 3).double()
+@pytest.mark.parametrize("lmax1,lmax2,lmax_out", [(4, 3, 4), (8, 8, 8)])
+def test_equivariance_fp64(lmax1, lmax2, lmax_out):
+    tp = GauntTensorProduct(lmax1, lmax2, lmax_out, 3).double()
     _random_weights(tp, 6)
     gen = torch.Generator().manual_seed(6)
-    x = torch.randn(7, 3, 25, generator=gen, dtype=F64)
-    y = torch.randn(7, 3, 16, generator=gen, dtype=F64)
-    errs = assert_equivariant(tp, [("irreps", x), ("irreps:3", y)], ["irreps:4"], checks=("rotation", "permutation"))
+    x = torch.randn(7, 3, irreps_dim(lmax1), generator=gen, dtype=F64)
+    y = torch.randn(7, 3, irreps_dim(lmax2), generator=gen, dtype=F64)
+    inputs = [("irreps", x), (f"irreps:{lmax2}", y)]
+    errs = assert_equivariant(tp, inputs, [f"irreps:{lmax_out}"], checks=("rotation", "permutation"))
     assert errs["rotation"] < 1e-10
 
 
@@ -127,6 +137,35 @@ def test_gradcheck_and_gradgradcheck():
     w = tp.weight1.weight
     assert torch.autograd.gradcheck(lambda a, b, c: tp(a, b) * c.sum(), (x, y, w))
     assert torch.autograd.gradgradcheck(tp, (x, y))
+
+
+def test_gradcheck_all_weights_first_and_second_order():
+    tp = GauntTensorProduct(2, 1, 2, 2).double()
+    gen = torch.Generator().manual_seed(11)
+    x = torch.randn(3, 2, 9, generator=gen, dtype=F64, requires_grad=True)
+    y = torch.randn(3, 1, 4, generator=gen, dtype=F64, requires_grad=True)  # broadcast over channels
+    params = tuple(torch.randn(p.shape, generator=gen, dtype=F64, requires_grad=True) for p in tp.parameters())
+    names = [name for name, _ in tp.named_parameters()]
+
+    def fn(a, b, *weights):
+        return torch.func.functional_call(tp, dict(zip(names, weights, strict=True)), (a, b))
+
+    assert torch.autograd.gradcheck(fn, (x, y, *params))
+    assert torch.autograd.gradgradcheck(fn, (x, y, *params))
+
+
+def test_gradient_of_one_operand_matches_both():
+    tp = GauntTensorProduct(3, 2, 2, 2).double()
+    gen = torch.Generator().manual_seed(10)
+    x = torch.randn(4, 2, 16, generator=gen, dtype=F64, requires_grad=True)
+    y = torch.randn(4, 1, 9, generator=gen, dtype=F64, requires_grad=True)
+    grad = torch.randn(4, 2, 9, generator=gen, dtype=F64)
+    gx_both, gy_both = torch.autograd.grad(tp(x, y), (x, y), grad)  # fused first-order path
+    (gx_only,) = torch.autograd.grad(tp(x, y.detach()), (x,), grad)
+    (gy_only,) = torch.autograd.grad(tp(x.detach(), y), (y,), grad)
+    torch.testing.assert_close(gx_only, gx_both, rtol=0, atol=1e-13)
+    torch.testing.assert_close(gy_only, gy_both, rtol=0, atol=1e-13)
+    assert torch.autograd.gradcheck(lambda a: tp(a, y.detach()), (x,))
 
 
 def test_many_body_equals_nested_binary_products():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,39 @@ def test_load_for_sampling_uses_ema_weights(trained: Path) -> None:
         assert torch.equal(value, state[f"ema.module.{name}"])
     assert diffusion.num_steps == config.diffusion.num_steps == 50
     assert not model.training
+
+
+@pytest.mark.slow
+def test_wandb_offline_logging_needs_no_network(toy_root: Path, tmp_path: Path) -> None:
+    last = train(toy_config(toy_root, tmp_path / "wb", "optim.max_steps=2", "logging.wandb=true",
+                            "logging.wandb_mode=offline"))
+    runs = list((last.parents[1] / "wandb").glob("offline-run-*"))
+    assert runs and any(runs[0].rglob("*.wandb"))
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_checkpoint(toy_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "killed"
+    args = ["--config", str(ROOT / "configs" / "debug.yaml"), f"dataset.root={toy_root}", "dataset.name=toy",
+            "dataset.limit_train=null", f"trainer.output_dir={out}", "batching.batch_size=4",
+            "trainer.checkpoint_every=2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "molgen", "train", *args, "optim.max_steps=100000"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = out / "checkpoints" / "last.ckpt"
+    try:
+        deadline = time.monotonic() + 240
+        while not (last.is_file() and _ckpt(last)["global_step"] >= 4):
+            assert time.monotonic() < deadline and proc.poll() is None, "training never wrote a checkpoint"
+            time.sleep(0.5)
+    finally:
+        proc.kill()
+        proc.wait()
+    killed_at = _ckpt(last)["global_step"]
+    resumed = _ckpt(train(toy_config(toy_root, out, f"optim.max_steps={killed_at + 2}",
+                                     "trainer.checkpoint_every=2"), resume=True))
+    assert resumed["global_step"] == killed_at + 2
+    assert {float(s["step"]) for s in resumed["optimizer_states"][0]["state"].values()} == {killed_at + 2.0}
 
 
 @pytest.mark.slow
