@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from rdkit import Chem
 from rdkit.Geometry import Point3D
+from rdkit.rdBase import BlockLogs
 
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.vocab import (
@@ -203,7 +204,8 @@ def reconstruct_mol(graph: MolGraph, *, sanitize: bool = True) -> ReconstructRes
         mol.UpdatePropertyCache(strict=False)
         return ReconstructResult(mol=mol, sanitized=False, error=None)
     try:
-        Chem.SanitizeMol(mol)
+        with BlockLogs():  # the failure is returned in the result; RDKit's log line would only repeat it
+            Chem.SanitizeMol(mol)
     except Exception as exc:  # RDKit raises several unrelated types; the message is the report
         mol.UpdatePropertyCache(strict=False)
         return ReconstructResult(mol=mol, sanitized=False, error=f"{type(exc).__name__}: {exc}")

@@ -119,7 +119,8 @@ def mol_from_sdf_block(block: str, file: str, index: int, *, vocabulary: bool = 
         except VocabularyError as exc:
             raise BadRecordError(RecordError(file, index, "unsupported element or charge", str(exc))) from exc
     try:
-        Chem.SanitizeMol(mol)
+        with BlockLogs():
+            Chem.SanitizeMol(mol)
     except Exception as exc:  # RDKit raises several exception types; all mean "chemically invalid record"
         raise BadRecordError(RecordError(file, index, "RDKit sanitisation failed", str(exc))) from exc
     for key, value in parse_sdf_tags(block).items():

@@ -143,7 +143,7 @@ class StoreWriter:
         self._tmp = self.path.parent / f".{self.path.name}.tmp-{uuid.uuid4().hex[:8]}"
         self._tmp.mkdir()
         self._cols: _Columns | None = None
-        self._buffer: list[MolGraph] = []
+        self._buffer: list[dict[str, Any]] = []
         self._buffered_atoms = 0
         self._closed = False
 
@@ -161,7 +161,7 @@ class StoreWriter:
         return done + len(self._buffer)
 
     def append(self, graph: MolGraph) -> None:
-        """Buffer one molecule (validated); flushes when the buffer holds ``chunk_atoms`` atoms."""
+        """Validate one molecule and buffer it as compact column pieces; flush at ``chunk_atoms`` atoms."""
         if self._closed:
             raise RuntimeError(f"StoreWriter for {self.path} is already closed")
         graph.validate()
@@ -170,7 +170,17 @@ class StoreWriter:
         missing = [k for k in self._features if getattr(graph, k) is None]
         if missing:
             raise ValueError(f"molecule {graph.name!r} lacks features {missing} that this store keeps")
-        self._buffer.append(graph)
+        piece = {
+            "pos": graph.pos.detach().cpu().numpy().astype("<f4"),  # [N, 3]
+            "bond_index": graph.bond_index.T.cpu().numpy().astype("<i4"),  # [B, 2]
+            "bond_types": graph.bond_types.cpu().numpy().astype("i1"),  # [B]
+            "names": graph.name.encode("utf-8"),
+            "smiles": (graph.smiles or "").encode("utf-8"),
+            "props": json.dumps(graph.props, default=_json_default, sort_keys=True).encode("utf-8"),
+        }
+        for name in ("atom_types", "charges", *self._features):
+            piece[name] = getattr(graph, name).cpu().numpy().astype("i1")  # [N]
+        self._buffer.append(piece)
         self._buffered_atoms += graph.num_atoms
         if self._buffered_atoms >= self.chunk_atoms:
             self.flush()
@@ -181,26 +191,19 @@ class StoreWriter:
             self._cols = _Columns(self._tmp, self._features or ())
         if not self._buffer:
             return
-        cols, graphs = self._cols, self._buffer
-        cols.write("pos", torch.cat([g.pos for g in graphs]).to(torch.float32).numpy().astype("<f4"))
-        for name in ("atom_types", "charges", *cols.features):
-            cols.write(name, torch.cat([getattr(g, name) for g in graphs]).numpy().astype("i1"))
-        bonds = torch.cat([g.bond_index.T for g in graphs]) if graphs else torch.zeros(0, 2)
-        cols.write("bond_index", bonds.numpy().astype("<i4"))
-        cols.write("bond_types", torch.cat([g.bond_types for g in graphs]).numpy().astype("i1"))
-        cols.num_atoms = cols.add_pointers("atom_ptr", np.array([g.num_atoms for g in graphs]), cols.num_atoms)
-        cols.num_bonds = cols.add_pointers("bond_ptr", np.array([g.num_bonds for g in graphs]), cols.num_bonds)
-        texts = {
-            "names": [g.name for g in graphs],
-            "smiles": [g.smiles or "" for g in graphs],
-            "props": [json.dumps(g.props, default=_json_default, sort_keys=True) for g in graphs],
-        }
-        for key, values in texts.items():
-            encoded = [v.encode("utf-8") for v in values]
+        cols, pieces = self._cols, self._buffer
+        for name in ("pos", "atom_types", "charges", *cols.features, "bond_index", "bond_types"):
+            cols.write(name, np.concatenate([p[name] for p in pieces]))
+        atoms = np.array([len(p["atom_types"]) for p in pieces], dtype=np.int64)
+        bonds = np.array([len(p["bond_types"]) for p in pieces], dtype=np.int64)
+        cols.num_atoms = cols.add_pointers("atom_ptr", atoms, cols.num_atoms)
+        cols.num_bonds = cols.add_pointers("bond_ptr", bonds, cols.num_bonds)
+        for key in _TEXT_COLUMNS:
+            encoded = [p[key] for p in pieces]
             cols.write(key, np.frombuffer(b"".join(encoded), dtype=np.uint8))
             lengths = np.array([len(b) for b in encoded], dtype=np.int64)
             cols.text_sizes[key] = cols.add_pointers(f"{key}_ptr", lengths, cols.text_sizes[key])
-        cols.num_molecules += len(graphs)
+        cols.num_molecules += len(pieces)
         self._buffer, self._buffered_atoms = [], 0
 
     def close(self) -> Path:

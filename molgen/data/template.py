@@ -25,6 +25,7 @@ raw files under ``<root>/raw/<name>/``, processed under ``<root>/processed/<name
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -154,13 +155,20 @@ class DatasetBuilder(ABC):
         return result if isinstance(result, RecordError) else result.to_dict()
 
     def iter_records(self, workers: int = 1, chunksize: int = 64) -> Iterator[MolGraph | RecordError]:
-        """``convert`` applied to every raw record, in order, over ``workers`` processes."""
+        """``convert`` applied to every raw record, in order, over ``workers`` processes.
+
+        Raw records are handed to the pool in windows of ``16 * workers * chunksize``, so memory
+        stays bounded however large the input (``Pool.imap`` alone would read it all ahead).
+        """
         if workers <= 1:
             yield from map(self._convert_safely, self.iter_raw())
             return
+        raw = iter(self.iter_raw())
+        window = 16 * workers * chunksize
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for item in pool.imap(self._convert_packed, self.iter_raw(), chunksize=chunksize):
-                yield item if isinstance(item, RecordError) else MolGraph.from_dict(item)
+            while batch := list(itertools.islice(raw, window)):
+                for item in pool.imap(self._convert_packed, batch, chunksize=chunksize):
+                    yield item if isinstance(item, RecordError) else MolGraph.from_dict(item)
 
     def process(self, root: str | os.PathLike | None = None, *, force: bool = False, workers: int = 1,
                 strict: bool = False, progress: bool = True, log: Callable[[str], None] | None = print,

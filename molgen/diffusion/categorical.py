@@ -75,11 +75,19 @@ class CategoricalDiffusion:
         degenerate = ~(torch.isfinite(total) & (total > 0))  # the network gave x_t's only history zero mass
         return torch.where(degenerate, onehot_t, unnorm / torch.where(degenerate, 1.0, total))
 
+    def x0_probs(self, logits: Tensor) -> Tensor:
+        """Network logits [M, K] -> p(x_0) [M, K] restricted to the data's support (classes with m > 0).
+
+        Classes the training data never contains cannot be x_0; without this an untrained or
+        undertrained network proposes e.g. H with charge +3, which RDKit cannot even write.
+        """
+        support = (self.marginal > 0).to(logits.device)
+        return torch.softmax(logits.to(torch.float64).masked_fill(~support, float("-inf")), dim=-1)
+
     def step(self, x_t: Tensor, logits: Tensor, k_t: Tensor, k_s: Tensor,
              generator: torch.Generator | None = None) -> Tensor:
         """Sample x_s from the marginalised posterior given the network's x_0 logits [M, K]: -> [M]."""
-        p0 = torch.softmax(logits.to(torch.float64), dim=-1)
-        return sample_classes(self.posterior(x_t, p0, k_t, k_s), generator)
+        return sample_classes(self.posterior(x_t, self.x0_probs(logits), k_t, k_s), generator)
 
 
 def sample_classes(probs: Tensor, generator: torch.Generator | None = None) -> Tensor:

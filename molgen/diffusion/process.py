@@ -179,14 +179,15 @@ class MolecularDiffusion:
         mean, var = self.coords.posterior(remove_mean(state.pos, batch, g), remove_mean(out.pos, batch, g),
                                           k_t, k_s, batch)
         logits_pairs = pair_logits(out.edge_index, out.bond_logits, pairs, state.pos.shape[0])
+        charges_t = charge_to_index(state.charges)
         return Posterior(
             coord_mean=mean, coord_var=var,
-            atom_probs=self.atoms.posterior(state.atom_types, _softmax(out.atom_logits), ka_t, ka_s),
-            charge_probs=self.charges.posterior(charge_to_index(state.charges), _softmax(out.charge_logits),
-                                                ka_t, ka_s),
+            atom_probs=self.atoms.posterior(state.atom_types, self.atoms.x0_probs(out.atom_logits), ka_t, ka_s),
+            charge_probs=self.charges.posterior(charges_t, self.charges.x0_probs(out.charge_logits), ka_t, ka_s),
             pairs=pairs,
-            bond_probs=self.bonds.posterior(state.edge_bond_types(pairs), _softmax(logits_pairs), kp_t, kp_s),
-            extra_probs={name: cat.posterior(self._to_class(state, name), _softmax(out.extra_logits[name]),
+            bond_probs=self.bonds.posterior(state.edge_bond_types(pairs), self.bonds.x0_probs(logits_pairs),
+                                            kp_t, kp_s),
+            extra_probs={name: cat.posterior(self._to_class(state, name), cat.x0_probs(out.extra_logits[name]),
                                              ka_t, ka_s) for name, cat in self.extras.items()},
         )
 
@@ -224,8 +225,4 @@ class MolecularDiffusion:
     @staticmethod
     def _from_class(name: str, classes: Tensor) -> Tensor:
         return classes.bool() if name in ("is_aromatic", "is_in_ring") else classes
-
-
-def _softmax(logits: Tensor) -> Tensor:
-    return torch.softmax(logits.to(torch.float64), dim=-1)
 

@@ -164,8 +164,14 @@ def sphere_grid(degree: int) -> tuple[np.ndarray, np.ndarray]:
     return points, weights
 
 
-def angles_to_matrix(alpha: Tensor, beta: Tensor, gamma: Tensor) -> Tensor:
-    """[..., 3, 3] rotation ``R_y(alpha) @ R_x(beta) @ R_y(gamma)`` (e3nn's Euler convention)."""
+def angles_to_matrix(alpha: Tensor | float, beta: Tensor | float, gamma: Tensor | float) -> Tensor:
+    """[..., 3, 3] rotation ``R_y(alpha) @ R_x(beta) @ R_y(gamma)`` (e3nn's Euler convention).
+
+    Python floats are taken as float64 scalars.
+    """
+    alpha, beta, gamma = (
+        a if isinstance(a, Tensor) else torch.tensor(a, dtype=torch.float64) for a in (alpha, beta, gamma)
+    )
     return _rot_y(alpha) @ _rot_x(beta) @ _rot_y(gamma)
 
 
@@ -209,6 +215,6 @@ def wigner_D_from_matrix(lmax: int, rot: Tensor) -> Tensor:
     return d * (deg[:, None] == deg[None, :]).to(d.dtype)
 
 
-def wigner_D(lmax: int, alpha: Tensor, beta: Tensor, gamma: Tensor) -> Tensor:
+def wigner_D(lmax: int, alpha: Tensor | float, beta: Tensor | float, gamma: Tensor | float) -> Tensor:
     """[(L+1)^2, (L+1)^2] Wigner-D of ``angles_to_matrix(alpha, beta, gamma)`` (0-dim angles)."""
     return wigner_D_from_matrix(lmax, angles_to_matrix(alpha, beta, gamma))

@@ -141,3 +141,23 @@ def test_iter_sdf_blocks_without_final_terminator(tmp_path):
     path = tmp_path / "x.sdf"
     path.write_text("a\n$$$$\nb\n")
     assert list(iter_sdf_blocks(path)) == [(0, "a\n"), (1, "b\n")]
+
+
+def test_unsanitizable_molecules_are_still_written_and_reported_on_read(tmp_path):
+    from molgen.chem.molgraph import MolGraph
+
+    penta = MolGraph(pos=torch.randn(6, 3, generator=torch.Generator().manual_seed(0)),
+                     atom_types=torch.tensor([2, 0, 0, 0, 0, 0]), charges=torch.zeros(6, dtype=torch.long),
+                     bond_index=torch.tensor([[0, 0, 0, 0, 0], [1, 2, 3, 4, 5]]),
+                     bond_types=torch.ones(5, dtype=torch.long), name="penta")
+    ring = MolGraph(pos=torch.randn(5, 3, generator=torch.Generator().manual_seed(1)),
+                    atom_types=torch.full((5,), 2), charges=torch.zeros(5, dtype=torch.long),
+                    bond_index=torch.tensor([[0, 1, 2, 3, 0], [1, 2, 3, 4, 4]]),
+                    bond_types=torch.full((5,), 4), name="c5-aromatic")
+    assert write_sdf([penta, ring], tmp_path / "gen.sdf") == 2
+    report = SDFReport()
+    assert list(read_sdf(tmp_path / "gen.sdf", report=report)) == []
+    assert [(e.index, e.reason) for e in report.errors] == [(0, "RDKit sanitisation failed"),
+                                                           (1, "RDKit sanitisation failed")]
+    assert "valence" in report.errors[0].detail and "kekulize" in report.errors[1].detail
+    assert [block.splitlines()[0] for _, block in iter_sdf_blocks(tmp_path / "gen.sdf")] == ["penta", "c5-aromatic"]

@@ -123,3 +123,10 @@ def test_posterior_stays_finite_for_classes_outside_the_marginal() -> None:
     post = cat.posterior(x_t, p0, torch.tensor([40, 40]), torch.tensor([30, 30]))
     assert torch.isfinite(post).all()
     assert torch.allclose(post, torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]], dtype=torch.float64))
+
+
+def test_predicted_x0_is_restricted_to_the_data_support() -> None:
+    cat = CategoricalDiffusion(CosineSchedule(50, 1.0), torch.tensor([0.5, 0.0, 0.5]))
+    p0 = cat.x0_probs(torch.tensor([[0.0, 5.0, 0.0], [1.0, 2.0, 3.0]]))
+    expected = torch.tensor([[0.5, 0.0, 0.5], [1 / (1 + torch.e**2), 0.0, torch.e**2 / (1 + torch.e**2)]])
+    assert torch.allclose(p0, expected.double(), atol=1e-12)

@@ -110,6 +110,8 @@ def test_wigner_D_rotates_harmonics():
     deg = degree_of_component(8)
     assert torch.all(d[deg[:, None] != deg[None, :]] == 0)
     torch.testing.assert_close(d[1:4, 1:4], rot, rtol=0, atol=1e-14)
+    angle_floats = [float(t) for t in angles]
+    torch.testing.assert_close(wigner_D(8, *angle_floats), d, rtol=0, atol=0)
 
 
 def test_wigner_D_is_a_homomorphism_and_matches_e3nn():
