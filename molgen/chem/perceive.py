@@ -97,14 +97,17 @@ def _rdkit_perceive(symbols: Sequence[str], pos: np.ndarray, charge: int) -> Che
 def _openbabel_perceive(symbols: Sequence[str], pos: np.ndarray, charge: int) -> Chem.Mol:
     from openbabel import openbabel as ob  # optional at import time: only this fallback needs it
 
-    ob.obErrorLog.StopLogging()  # its stereo-wedge warnings are irrelevant here and flood multi-process logs
     conv = ob.OBConversion()
     conv.SetInAndOutFormats("xyz", "mol")
     obmol = ob.OBMol()
-    if not conv.ReadString(obmol, xyz_block(symbols, pos)):
-        raise ValueError("Open Babel could not read the coordinates")
-    obmol.SetTotalCharge(charge)
-    block = conv.WriteString(obmol)
+    ob.obErrorLog.StopLogging()  # its stereo-wedge warnings are irrelevant here and flood multi-process logs
+    try:
+        if not conv.ReadString(obmol, xyz_block(symbols, pos)):
+            raise ValueError("Open Babel could not read the coordinates")
+        obmol.SetTotalCharge(charge)
+        block = conv.WriteString(obmol)
+    finally:
+        ob.obErrorLog.StartLogging()
     with BlockLogs():
         mol = Chem.MolFromMolBlock(block, removeHs=False, sanitize=True)
     if mol is None:

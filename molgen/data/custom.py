@@ -29,6 +29,7 @@ from rdkit import Chem
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from molgen.atomic import atomic_path
 from molgen.chem.featurize import FeaturizeError, featurize_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
@@ -118,13 +119,11 @@ class CustomSDF(ShardedBuilder):
 
 def write_rejections(report: ProcessReport, path: Path) -> Path:
     """Write every rejected record as a TSV row (file, record, reason, detail), atomically."""
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    with open(tmp, "w", newline="") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t")
         writer.writerow(["file", "record", "reason", "detail"])
         for e in report.errors:
             writer.writerow([e["file"], e["index"], e["reason"], e.get("detail", "")])
-    os.replace(tmp, path)
     return path
 
 

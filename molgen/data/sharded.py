@@ -32,6 +32,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from molgen.atomic import write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.store import StoreWriter, merge_stores
@@ -111,9 +112,7 @@ def _check_params(work: Path, params: dict[str, Any]) -> None:
                              f"remove it or use the same settings ({text})")
         return
     work.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".params.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
 
 
 def run_shards(fn: ShardFn, shards: Iterable[Shard], work: Path, stores: dict[str, tuple[str, ...]],

@@ -23,6 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from molgen.atomic import replace_dir
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.sharded import Shard, ShardReport, merge_shards, run_shards, shard_dirs
@@ -145,19 +146,8 @@ def finish_processed(dirs: list[Path], reports: list[ShardReport], out: Path, st
                                errors=[e.to_dict() for e in errors],
                                seconds=round(time.perf_counter() - start, 2), signature=signature or {})
         (staging / "report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
-        swap_in(staging, out)
+        replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
-
-
-def swap_in(staging: Path, out: Path) -> None:
-    """Rename the finished ``staging`` folder to ``out``; an older ``out`` is removed only after the swap."""
-    if out.exists():
-        trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(out, trash)
-        os.replace(staging, out)
-        shutil.rmtree(trash)
-    else:
-        os.replace(staging, out)

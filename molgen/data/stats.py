@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from molgen.atomic import write_text_atomic
 from molgen.chem.vocab import MIN_CHARGE, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES, NUM_HYBRIDIZATIONS
 from molgen.data.store import MolStore
 
@@ -67,9 +68,7 @@ class DatasetStatistics:
     def save(self, path: str | os.PathLike) -> None:
         """Write as JSON (temporary file + rename)."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n")
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(asdict(self), indent=1) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> DatasetStatistics:
@@ -81,7 +80,7 @@ class DatasetStatistics:
             raise ValueError(f"{path}: not a valid statistics file ({exc})") from exc
 
 
-def compute_statistics(store: MolStore, *, chunk_molecules: int = 100_000) -> DatasetStatistics:
+def compute_statistics(store: MolStore, *, chunk_molecules: int = 20_000) -> DatasetStatistics:
     """Stream over ``store`` in chunks of molecules and count everything (vectorised per chunk)."""
     m = len(store)
     atom_ptr = np.asarray(store.array("atom_ptr"))  # [M + 1]

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from molgen.atomic import replace_dir, write_text_atomic
 from molgen.chem.molgraph import MolGraph
 
 FORMAT_VERSION = 1
@@ -232,22 +233,14 @@ class StoreWriter:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
 def _replace_dir(src: Path, dst: Path, overwrite: bool) -> None:
-    """Rename the finished folder ``src`` to ``dst``; an old ``dst`` is removed only after the swap."""
-    if dst.exists():
-        if not overwrite:
-            raise FileExistsError(f"{dst} appeared while it was being written")
-        trash = dst.parent / f".{dst.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(dst, trash)
-        os.replace(src, dst)
-        shutil.rmtree(trash)
-    else:
-        os.replace(src, dst)
+    """Rename the finished folder ``src`` to ``dst`` (refusing to replace one that appeared meanwhile)."""
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"{dst} appeared while it was being written")
+    replace_dir(src, dst)
 
 
 class MolStore:

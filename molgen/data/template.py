@@ -43,6 +43,7 @@ from typing import Any, ClassVar
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from molgen.atomic import replace_dir
 from molgen.chem.featurize import FeaturizeError
 from molgen.chem.molgraph import MolBatch, MolGraph
 from molgen.chem.records import BadRecordError, RecordError
@@ -194,7 +195,7 @@ class DatasetBuilder(ABC):
             report.signature = self.signature()
             report.seconds = round(time.perf_counter() - start, 2)
             (staging / "report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
-            _swap_in(staging, out)
+            replace_dir(staging, out)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -241,17 +242,6 @@ class DatasetBuilder(ABC):
         dropped = Counter(e.reason for e in errors)
         return ProcessReport(name=self.name, path="", kept=dict(kept), dropped=dict(dropped),
                              errors=[e.to_dict() for e in errors])
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    """Move the finished ``staging`` folder to ``out``, removing an older ``out`` only after the swap."""
-    if out.exists():
-        trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(out, trash)
-        os.replace(staging, out)
-        shutil.rmtree(trash)
-    else:
-        os.replace(staging, out)
 
 
 class ProcessedDataset(Dataset):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from rdkit import Chem
 
+from molgen.atomic import replace_dir
 from molgen.eval.runner import EvaluationResult
 
 #: Columns written first in the per-molecule CSV.
@@ -88,7 +88,7 @@ def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str |
         (staging / "metrics.json").write_text(json.dumps(metrics_document(result), indent=2), encoding="utf-8")
         write_csv(result.rows, staging / "molecules.csv")
         (staging / "report.html").write_text(render_html(result, mols), encoding="utf-8")
-        _swap_in(staging, out)
+        replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -107,14 +107,3 @@ def check_replaceable(out: Path) -> None:
             f"refusing to replace output folder {out}: it holds files molgen evaluate did not write "
             f"({', '.join(foreign[:5])}); choose another --out"
         )
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging``; an old ``out`` is moved aside first and deleted last."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(staging, out)
-    if old is not None:
-        shutil.rmtree(old)

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import torch
+from rdkit import rdBase
 from torch import nn
 from tqdm import tqdm
 
@@ -74,11 +75,12 @@ def write_samples(molecules: list[MolGraph], path: str | os.PathLike) -> dict[st
     ``rdkit_sanitized`` (1/0) and, when 0, ``rdkit_error``. Returns counts.
     """
     sanitized = 0
-    for graph in molecules:
-        result = reconstruct_mol(graph)
-        graph.props["rdkit_sanitized"] = int(result.sanitized)
-        if result.error:
-            graph.props["rdkit_error"] = result.error.replace("\n", " ")
-        sanitized += int(result.sanitized)
-    written = write_sdf(molecules, path)
+    with rdBase.BlockLogs():  # RDKit's messages go into the rdkit_error property instead of the terminal
+        for graph in molecules:
+            result = reconstruct_mol(graph)
+            graph.props["rdkit_sanitized"] = int(result.sanitized)
+            if result.error:
+                graph.props["rdkit_error"] = result.error.replace("\n", " ")
+            sanitized += int(result.sanitized)
+        written = write_sdf(molecules, path)
     return {"written": written, "sanitized": sanitized}

@@ -83,6 +83,10 @@ def test_processed_dataset_in_a_dataloader(tmp_path):
     assert isinstance(batch, MolBatch) and batch.num_graphs == 3
     assert batch.names == ["chain_1", "chain_7", "chain_10"]
     assert batch.ptr.tolist() == [0, 3, 8, 12]  # chains of k % 4 + 2 atoms
+    dataset = ProcessedDataset(tmp_path, "chains", "train")
+    serial = [b.names for b in DataLoader(dataset, batch_size=2, collate_fn=collate)]
+    parallel = [b.names for b in DataLoader(dataset, batch_size=2, collate_fn=collate, num_workers=2)]
+    assert parallel == serial == [["chain_0", "chain_3"], ["chain_12", "chain_15"], ["chain_18"]]
     with pytest.raises(FileNotFoundError, match="molgen data nothing"):
         ProcessedDataset(tmp_path, "nothing", "train")
 
