@@ -32,7 +32,7 @@ from rdkit.rdBase import BlockLogs
 from molgen.chem.featurize import FeaturizeError, featurize_mol, reconstruct_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import BadRecordError, RecordError
-from molgen.chem.vocab import VocabularyError, check_charge, element_index
+from molgen.chem.vocab import ATOM_TYPES, VocabularyError, check_charge, element_index
 
 
 @dataclass
@@ -239,7 +239,15 @@ def _record_text(item: MolGraph | Chem.Mol) -> str:
         mol, kekulize = item, True
         props = item.GetPropsAsDict(includePrivate=False, includeComputed=False)
         name = item.GetProp("_Name") if item.HasProp("_Name") else ""
-    block = Chem.MolToMolBlock(mol, kekulize=kekulize)
+    try:
+        block = Chem.MolToMolBlock(mol, kekulize=kekulize)
+    except RuntimeError as exc:
+        if not isinstance(item, MolGraph):
+            raise
+        # RDKit refuses some chemically impossible atoms (e.g. H with charge +2) that an
+        # untrained model can emit; such a sample is still written, from the graph itself.
+        block = _v2000_block(item)
+        props = {**props, "molgen_rdkit_write_error": str(exc).splitlines()[0]}
     lines = block.split("\n", 1)
     text = name.replace("\n", " ") + "\n" + lines[1] if len(lines) == 2 else block
     items = "".join(f">  <{key}>\n{_format(value)}\n\n" for key, value in props.items())
@@ -249,3 +257,19 @@ def _record_text(item: MolGraph | Chem.Mol) -> str:
 def _format(value: Any) -> str:
     text = repr(value) if isinstance(value, float) else str(value)
     return text.replace("\n\n", "\n")
+
+
+def _v2000_block(graph: MolGraph) -> str:
+    """A V2000 mol block written straight from a MolGraph (no RDKit); aromatic bonds as type 4."""
+    n, b = graph.num_atoms, graph.num_bonds
+    lines = ["", "  molgen", "", f"{n:3d}{b:3d}  0  0  0  0  0  0  0  0999 V2000"]
+    for (x, y, z), t in zip(graph.pos.tolist(), graph.atom_types.tolist(), strict=True):
+        lines.append(f"{x:10.4f}{y:10.4f}{z:10.4f} {ATOM_TYPES[t]:<3} 0  0  0  0  0  0  0  0  0  0  0  0")
+    for (i, j), t in zip(graph.bond_index.t().tolist(), graph.bond_types.tolist(), strict=True):
+        lines.append(f"{i + 1:3d}{j + 1:3d}{t:3d}  0")
+    charged = [(k + 1, c) for k, c in enumerate(graph.charges.tolist()) if c]
+    for start in range(0, len(charged), 8):
+        chunk = charged[start:start + 8]
+        lines.append(f"M  CHG{len(chunk):3d}" + "".join(f"{k:4d}{c:4d}" for k, c in chunk))
+    lines.append("M  END")
+    return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from rdkit import Chem, rdBase
+from rdkit import Chem
 from tqdm.auto import tqdm
 
 from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, available_groups, resolve_metrics
@@ -41,31 +41,26 @@ class EvaluationResult:
         return {f"{g}/{k}": v for g, metrics in self.summary.items() for k, v in metrics.items()}
 
 
-def to_blocks(mols: Sequence[Chem.Mol]) -> list[str]:
-    """Mol blocks of ``mols`` (aromatic bonds kept as written, hydrogens kept)."""
-    blocks = []
-    for i, mol in enumerate(mols):
-        try:
-            blocks.append(Chem.MolToMolBlock(mol, kekulize=False))
-        except (RuntimeError, ValueError) as exc:
-            raise ValueError(f"molecule {i} cannot be written as a mol block for evaluation: {exc}") from exc
-    return blocks
+def to_blocks(mols: Sequence[Chem.Mol]) -> list[bytes]:
+    """RDKit's binary form of ``mols``, for sending to worker processes.
+
+    Unlike a mol block, it keeps every molecule exactly as read (aromatic flags, explicit
+    hydrogens, and even atoms RDKit refuses to write to a mol block, such as H with charge +2).
+    """
+    return [mol.ToBinary() for mol in mols]
 
 
-def from_blocks(blocks: Sequence[str]) -> list[Chem.Mol]:
-    """Re-read mol blocks unsanitised with hydrogens kept (the inverse of :func:`to_blocks`)."""
+def from_blocks(blocks: Sequence[bytes]) -> list[Chem.Mol]:
+    """The inverse of :func:`to_blocks`, with implicit valences refreshed non-strictly."""
     mols = []
-    with rdBase.BlockLogs():
-        for block in blocks:
-            mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False)
-            if mol is None:
-                raise ValueError("internal error: a mol block written by RDKit could not be read back")
-            mol.UpdatePropertyCache(strict=False)
-            mols.append(mol)
+    for block in blocks:
+        mol = Chem.Mol(block)
+        mol.UpdatePropertyCache(strict=False)
+        mols.append(mol)
     return mols
 
 
-def compute_chunk(blocks: list[str], group_names: list[str], options: EvalOptions) -> tuple[Rows, dict[str, float]]:
+def compute_chunk(blocks: list[bytes], group_names: list[str], options: EvalOptions) -> tuple[Rows, dict[str, float]]:
     """Rows [len(blocks)] of the named groups for one chunk, and CPU seconds spent per group."""
     groups = available_groups()
     mols = from_blocks(blocks)
