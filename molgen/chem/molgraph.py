@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from molgen.chem.vocab import MAX_CHARGE, MIN_CHARGE, NUM_ATOM_TYPES, NUM_BOND_TYPES
+from molgen.chem.vocab import MAX_CHARGE, MIN_CHARGE, NUM_ATOM_TYPES, NUM_BOND_TYPES, SYMBOL_TO_INDEX
 
 _OPTIONAL_ATOM = ("is_aromatic", "is_in_ring", "hybridization")
 
@@ -90,6 +90,19 @@ class MolGraph:
         adj[i, j] = self.bond_types
         adj[j, i] = self.bond_types
         return adj
+
+    def subgraph(self, keep: Tensor) -> MolGraph:
+        """Copy with only the atoms where ``keep`` [N] (bool) is true, and the bonds between them."""
+        new_index = keep.long().cumsum(0) - 1  # [N] position among kept atoms
+        bond_keep = keep[self.bond_index[0]] & keep[self.bond_index[1]]  # [B]
+        optional = {k: getattr(self, k)[keep] for k in _OPTIONAL_ATOM if getattr(self, k) is not None}
+        return MolGraph(pos=self.pos[keep], atom_types=self.atom_types[keep], charges=self.charges[keep],
+                        bond_index=new_index[self.bond_index[:, bond_keep]], bond_types=self.bond_types[bond_keep],
+                        name=self.name, smiles=self.smiles, props=dict(self.props), **optional)
+
+    def heavy_atoms(self) -> MolGraph:
+        """Copy without hydrogen atoms and the bonds that touch them (implicit-H form)."""
+        return self.subgraph(self.atom_types != SYMBOL_TO_INDEX["H"])
 
     def centered(self) -> MolGraph:
         """Copy with the centre of (unweighted) positions at the origin."""

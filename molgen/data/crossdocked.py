@@ -29,7 +29,6 @@ from molgen.chem.records import RecordError
 from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block
 from molgen.data.crossdocked_raw import PairEntry, assign_splits, load_index, load_name_split, load_pose_split
 from molgen.data.pocket import DEFAULT_POCKET_CUTOFF, PdbFormatError, parse_pdb, pocket_graph, select_pocket
-from molgen.data.pubchem3d import strip_hydrogens
 from molgen.data.sharded import Shard, batched
 from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.store import OPTIONAL_FEATURES, MolStore
@@ -131,7 +130,7 @@ class CrossDocked(ShardedBuilder):
         props = {"pocket_fn": entry.pocket_fn, "ligand_fn": entry.ligand_fn, "protein_fn": entry.protein_fn,
                  "rmsd": entry.rmsd, "index": entry.index, "split": split}
         graph = featurize_mol(mol, name=entry.ligand_fn, props=props, add_hs=True)
-        graph = graph if self.ligand_hs else strip_hydrogens(graph)
+        graph = graph if self.ligand_hs else graph.heavy_atoms()
         if self.max_atoms is not None and graph.num_atoms > self.max_atoms:
             return RecordError(record.file, record.index, "more atoms than max_atoms",
                                f"{graph.num_atoms} > {self.max_atoms}")

@@ -41,18 +41,6 @@ DEFAULT_FRACTIONS = {"train": 0.98, "val": 0.01, "test": 0.01}
 KEPT_TAGS = ("PUBCHEM_COMPOUND_CID", "PUBCHEM_CONFORMER_ID", "PUBCHEM_MMFF94_ENERGY", "PUBCHEM_HEAVY_ATOM_COUNT")
 
 
-def strip_hydrogens(graph: MolGraph) -> MolGraph:
-    """Copy of ``graph`` without hydrogen atoms (type index 0) and without bonds touching them."""
-    keep = graph.atom_types != 0  # [N]
-    new_index = keep.long().cumsum(0) - 1  # [N] position among kept atoms
-    bond_keep = keep[graph.bond_index[0]] & keep[graph.bond_index[1]]  # [B]
-    optional = {k: getattr(graph, k)[keep] for k in ("is_aromatic", "is_in_ring", "hybridization")
-                if getattr(graph, k) is not None}
-    return MolGraph(pos=graph.pos[keep], atom_types=graph.atom_types[keep], charges=graph.charges[keep],
-                    bond_index=new_index[graph.bond_index[:, bond_keep]], bond_types=graph.bond_types[bond_keep],
-                    name=graph.name, smiles=graph.smiles, props=dict(graph.props), **optional)
-
-
 def parse_slice(text: str) -> tuple[int, int]:
     """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``."""
     try:
@@ -119,7 +107,7 @@ class PubChem3D(ShardedBuilder):
         graph.props = {k: graph.props[k] for k in KEPT_TAGS if k in graph.props}
         graph.name = cid
         if self.remove_hs:
-            graph = strip_hydrogens(graph)
+            graph = graph.heavy_atoms()
         if self.max_atoms is not None and graph.num_atoms > self.max_atoms:
             return RecordError(record.file, record.index, "more atoms than max_atoms",
                                f"{graph.num_atoms} > {self.max_atoms} (CID {cid})")

@@ -11,7 +11,7 @@ from fixtures_pubchem import make_pubchem_sdf_gz, pubchem_file_name
 from rdkit import Chem
 
 from molgen.chem.molgraph import MolGraph
-from molgen.data.pubchem3d import PubChem3D, merge_parts, parse_slice, strip_hydrogens
+from molgen.data.pubchem3d import PubChem3D, merge_parts, parse_slice
 from molgen.data.stats import DatasetStatistics, compute_statistics
 from molgen.data.store import MolStore
 from molgen.data.template import ProcessedDataset, processed_dir
@@ -103,7 +103,7 @@ def test_strip_hydrogens_by_hand():
                      charges=torch.zeros(6, dtype=torch.long),
                      bond_index=torch.tensor([[0, 0, 0, 0, 1], [1, 2, 3, 4, 5]]),
                      bond_types=torch.ones(5, dtype=torch.long), name="methanol")
-    heavy = strip_hydrogens(graph)
+    heavy = graph.heavy_atoms()
     assert mol.GetNumHeavyAtoms() == heavy.num_atoms == 2
     assert heavy.bond_index.tolist() == [[0], [1]] and heavy.pos.tolist() == [[0, 1, 2], [3, 4, 5]]
 
