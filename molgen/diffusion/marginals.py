@@ -12,10 +12,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from molgen.chem.vocab import NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES, NUM_HYBRIDIZATIONS
+from molgen.chem.vocab import EXTRA_ATOM_FEATURES, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES
 
-#: Optional atom-level categorical features and their number of classes.
-EXTRA_FEATURES: dict[str, int] = {"is_aromatic": 2, "is_in_ring": 2, "hybridization": NUM_HYBRIDIZATIONS}
+#: Optional atom-level categorical features and their number of classes (the vocabulary's table).
+EXTRA_FEATURES: dict[str, int] = EXTRA_ATOM_FEATURES
 
 
 @dataclass
