@@ -3,12 +3,14 @@
 #   QM9 (offline, from the qm9pack package) -> train a small EQGAT-diff for a few minutes
 #   -> sample molecules to SDF -> evaluate them (metrics.json, per-molecule CSV, HTML report).
 # Every run writes a new folder (runs/demo-<time> unless given), so earlier results are never lost.
-# DEMO_MINUTES (training time, default 3) and DEMO_SAMPLES (default 200) override the sizes.
+# DEMO_MINUTES (training time, default 5), DEMO_SAMPLES (default 200) and DEMO_STEPS (reverse
+# steps, default 100; the model is trained with 500) override the sizes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/demo-$(date +%Y%m%d-%H%M%S)}
-minutes=${DEMO_MINUTES:-3}
+minutes=${DEMO_MINUTES:-5}
 samples=${DEMO_SAMPLES:-200}
+steps=${DEMO_STEPS:-100}
 molgen=.venv/bin/molgen
 mkdir -p "$out"
 
@@ -18,8 +20,8 @@ $molgen data qm9 --source auto
 echo "== 2/4 train configs/demo.yaml for $minutes minutes"
 $molgen train --config configs/demo.yaml trainer.output_dir="$out/train" optim.max_minutes="$minutes"
 
-echo "== 3/4 sample $samples molecules"
-$molgen sample --ckpt "$out/train/checkpoints/last.ckpt" --num "$samples" --out "$out/samples.sdf" --seed 0
+echo "== 3/4 sample $samples molecules with $steps reverse steps"
+$molgen sample --ckpt "$out/train/checkpoints/last.ckpt" --num "$samples" --steps "$steps" --out "$out/samples.sdf" --seed 0
 
 echo "== 4/4 evaluate against the QM9 training split"
 $molgen evaluate "$out/samples.sdf" --reference qm9 --metrics standard --out "$out/eval"
