@@ -1,8 +1,8 @@
 """The ``molgen`` command: a thin dispatcher over importable library functions.
 
-Each sub-command lives in its own module ``molgen.cli.<name>`` exposing
-``main(argv: list[str]) -> int``; it is imported only when used, so
-``molgen evaluate`` never pays for importing the training stack.
+Each sub-command is a function ``main(argv: list[str]) -> int`` in a module of this package
+(``"module"`` means ``module.main``, ``"module:function"`` names another function); it is
+imported only when used, so ``molgen evaluate`` never pays for importing the training stack.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("molgen.cli.data", "prepare a dataset (qm9, geom, pubchem3d, crossdocked, custom)"),
     "train": ("molgen.cli.train", "train a model from a YAML config"),
-    "finetune": ("molgen.cli.finetune", "fine-tune a checkpoint on another processed dataset"),
+    "finetune": ("molgen.cli.train:finetune_main", "fine-tune a checkpoint on another processed dataset"),
     "sample": ("molgen.cli.sample", "sample molecules from a checkpoint to SDF"),
     "evaluate": ("molgen.cli.evaluate", "evaluate an SDF of molecules"),
 }
@@ -40,5 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"molgen: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    module_name, _, function = COMMANDS[name][0].partition(":")
+    command = getattr(importlib.import_module(module_name), function or "main")
+    return int(command(rest) or 0)

@@ -1,28 +1,57 @@
-"""``molgen train --config configs/qm9.yaml [key=value ...] [--resume]``: wraps :func:`molgen.training.train.train`."""
+"""``molgen train`` and ``molgen finetune``: thin wrappers over :mod:`molgen.training.train`.
+
+    molgen train --config configs/qm9.yaml [key=value ...] [--resume]
+    molgen finetune --ckpt CKPT --config configs/my_data.yaml [key=value ...]
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from molgen.config.load import ConfigError, load_config
+from molgen.config.schema import ExperimentConfig
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="molgen train", description="Train a diffusion model from a YAML config.")
-    p.add_argument("--config", required=True, help="YAML config, e.g. configs/qm9.yaml")
+def parser(finetune: bool = False) -> argparse.ArgumentParser:
+    if finetune:
+        p = argparse.ArgumentParser(prog="molgen finetune",
+                                    description="Fine-tune a checkpoint's weights on the config's dataset.")
+        p.add_argument("--ckpt", required=True, help="checkpoint whose weights (and architecture) are loaded")
+        p.add_argument("--config", required=True, help="YAML config naming the new dataset and training settings")
+    else:
+        p = argparse.ArgumentParser(prog="molgen train", description="Train a diffusion model from a YAML config.")
+        p.add_argument("--config", required=True, help="YAML config, e.g. configs/qm9.yaml")
+        p.add_argument("--resume", action="store_true",
+                       help="continue from <trainer.output_dir>/checkpoints/last.ckpt")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. optim.lr=1e-4")
-    p.add_argument("--resume", action="store_true", help="continue from <trainer.output_dir>/checkpoints/last.ckpt")
     return p
+
+
+def _config(prog: str, args: argparse.Namespace) -> ExperimentConfig | None:
+    try:
+        return load_config(args.config, args.overrides)
+    except ConfigError as exc:
+        print(f"{prog}: {exc}")
+        return None
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    try:
-        config = load_config(args.config, args.overrides)
-    except ConfigError as exc:
-        print(f"molgen train: {exc}")
+    config = _config("molgen train", args)
+    if config is None:
         return 2
     from molgen.training.train import train
 
     print(f"final checkpoint: {train(config, resume=args.resume)}")
+    return 0
+
+
+def finetune_main(argv: list[str]) -> int:
+    args = parser(finetune=True).parse_args(argv)
+    config = _config("molgen finetune", args)
+    if config is None:
+        return 2
+    from molgen.training.train import finetune
+
+    print(f"final checkpoint: {finetune(config, args.ckpt)}")
     return 0
