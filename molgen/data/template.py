@@ -258,7 +258,8 @@ class ProcessedDataset(Dataset):
                  transform: Callable[[MolGraph], MolGraph] | None = None):
         self.folder = processed_dir(name, root)
         if not (self.folder / split / "meta.json").is_file():
-            raise FileNotFoundError(f"no processed split {split!r} at {self.folder}; run 'molgen data {name}' first")
+            raise FileNotFoundError(f"no processed split {split!r} of dataset {name!r} at {self.folder}; prepare it "
+                                    "first with 'molgen data DATASET ...' ('molgen data --help' lists them)")
         self.store = MolStore(self.folder / split)
         self.transform = transform
 

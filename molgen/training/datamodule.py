@@ -24,6 +24,9 @@ def marginals_from_statistics(stats: DatasetStatistics) -> Marginals:
 def open_train_split(config: DatasetConfig) -> tuple[Dataset, Marginals]:
     """The training split named by the config (optionally its first ``limit_train`` molecules) and marginals."""
     dataset = ProcessedDataset(config.root, config.name, config.train_split)
+    if len(dataset) == 0:
+        raise ValueError(f"dataset.train_split {config.train_split!r} of {dataset.folder} holds no molecules; "
+                         "choose another split or reprocess with more input")
     marginals = marginals_from_statistics(dataset.statistics)
     if config.limit_train is not None:
         if config.limit_train < 1:
@@ -51,14 +54,23 @@ class MolDataModule(L.LightningDataModule):
         if len(train_set) == 0:
             raise ValueError("the training split is empty")
         self.train_set, self.batching, self.num_workers, self.seed = train_set, batching, num_workers, seed
+        self.sampler = self._bucket_sampler() if batching.mode == "bucketed" else None
+
+    def _bucket_sampler(self) -> SizeBucketSampler:
+        """Built up front so that a budget the data cannot fit fails before training, naming the config keys."""
+        b = self.batching
+        try:
+            return SizeBucketSampler(atom_counts(self.train_set), b.max_atoms_per_batch, b.boundaries or None,
+                                     b.max_graphs_per_batch, shuffle=True, seed=self.seed)
+        except ValueError as err:
+            raise ValueError(f"batching (max_atoms_per_batch={b.max_atoms_per_batch}, boundaries={b.boundaries}, "
+                             f"max_graphs_per_batch={b.max_graphs_per_batch}): {err}") from err
 
     def train_dataloader(self) -> DataLoader:
         b = self.batching
         common = dict(collate_fn=collate, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
-        if b.mode == "bucketed":
-            sampler = SizeBucketSampler(atom_counts(self.train_set), b.max_atoms_per_batch, b.boundaries or None,
-                                        b.max_graphs_per_batch, shuffle=True, seed=self.seed)
-            return DataLoader(self.train_set, batch_sampler=sampler, **common)
+        if self.sampler is not None:
+            return DataLoader(self.train_set, batch_sampler=self.sampler, **common)
         generator = torch.Generator().manual_seed(self.seed)
         return DataLoader(self.train_set, batch_size=b.batch_size, shuffle=True, drop_last=False,
                           generator=generator, **common)

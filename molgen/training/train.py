@@ -47,10 +47,10 @@ def train(config: ExperimentConfig, resume: bool = False, init_from: str | os.Pa
         if not last.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint to resume from at {last}")
         ckpt_path = str(last)
-    trainer = build_trainer(config)
+    data = MolDataModule(train_set, config.batching, config.dataset.num_workers, config.trainer.seed)
+    trainer = build_trainer(config)  # after everything that can reject the config: nothing is written before
     if trainer.is_global_zero:
         _write_config(config, Path(config.trainer.output_dir) / "config.yaml")
-    data = MolDataModule(train_set, config.batching, config.dataset.num_workers, config.trainer.seed)
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
     trainer.save_checkpoint(last)
     return last

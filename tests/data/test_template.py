@@ -87,7 +87,7 @@ def test_processed_dataset_in_a_dataloader(tmp_path):
     serial = [b.names for b in DataLoader(dataset, batch_size=2, collate_fn=collate)]
     parallel = [b.names for b in DataLoader(dataset, batch_size=2, collate_fn=collate, num_workers=2)]
     assert parallel == serial == [["chain_0", "chain_3"], ["chain_12", "chain_15"], ["chain_18"]]
-    with pytest.raises(FileNotFoundError, match="molgen data nothing"):
+    with pytest.raises(FileNotFoundError, match="dataset 'nothing'.*molgen data"):
         ProcessedDataset(tmp_path, "nothing", "train")
 
 

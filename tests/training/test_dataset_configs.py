@@ -123,3 +123,11 @@ def test_pubchem3d_config_pretrains_heavy_atoms_and_finetunes_on_geom(
     for key, value in pretrained["state_dict"].items():
         if key.startswith("denoiser."):
             assert torch.equal(tuned["state_dict"][key], value), key
+
+
+def test_empty_train_split_and_unfit_budget_are_clear_errors(geom_root: Path, tmp_path: Path) -> None:
+    assert len(ProcessedDataset(geom_root, "geom_drugs", "test")) == 0  # the 6-molecule sample leaves test empty
+    with pytest.raises(ValueError, match=r"dataset.train_split 'test' of .*geom_drugs holds no molecules"):
+        train(_config("geom_drugs", geom_root, tmp_path / "empty", "dataset.train_split=test"))
+    with pytest.raises(ValueError, match=r"batching \(max_atoms_per_batch=20.*item \d+ has 33 atoms"):
+        train(_config("geom_drugs", geom_root, tmp_path / "small", "batching.max_atoms_per_batch=20"))
