@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.molgen-installed
 LOCK   := requirements/lock.txt
-DEMO   ?= runs/demo
+DEMO   ?=
 MOLGEN := $(BIN)/molgen
 
 .PHONY: setup demo test test-slow lint clean-demo

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main job on the embedded default, end to end on CPU:
 #   QM9 (offline, from the qm9pack package) -> train a small EQGAT-diff for a few minutes
-#   -> sample molecules to SDF -> evaluate them (metrics.json, per-molecule CSV, HTML report).
+#   -> sample molecules to SDF -> evaluate them (metrics.json, per-molecule CSV, HTML report),
+#   then the same sampling from the shipped, longer-trained checkpoint for comparison.
 # Every run writes a new folder (runs/demo-<time> unless given), so earlier results are never lost.
 # DEMO_MINUTES (training time, default 5), DEMO_SAMPLES (default 200) and DEMO_STEPS (reverse
 # steps, default 100; the model is trained with 500) override the sizes.
@@ -25,4 +26,8 @@ $molgen sample --ckpt "$out/train/checkpoints/last.ckpt" --num "$samples" --step
 
 echo "== 4/4 evaluate against the QM9 training split"
 $molgen evaluate "$out/samples.sdf" --reference qm9 --metrics standard --out "$out/eval"
+
+echo "== for comparison: the shipped model (same architecture, 55 min of CPU training), same sampling"
+$molgen sample --ckpt checkpoints/qm9_small_cpu.ckpt --num "$samples" --steps "$steps" --out "$out/shipped_samples.sdf" --seed 0
+$molgen evaluate "$out/shipped_samples.sdf" --metrics basic --out "$out/shipped_eval" --quiet
 echo "main job done: samples in $out/samples.sdf, report in $out/eval/report.html"

@@ -11,11 +11,11 @@ from collections import Counter
 from functools import cache
 
 import numpy as np
-from rdkit import Chem
+from rdkit import Chem, rdBase
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski
 
 from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
-from molgen.eval.validity import sanitized_copy
+from molgen.eval.validity import sanitized_copy, without_hydrogens
 
 #: Ring sizes above this are pooled into one ``>8`` bin.
 MAX_RING_BIN = 8
@@ -52,17 +52,18 @@ def compute(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
         clean = sanitized_copy(mol)
         row = {"_elements": elements, "_ring_sizes": []}
         if clean is not None:
-            heavy = Chem.RemoveHs(clean)
-            row.update(
-                {
-                    "druglike.qed": QED.qed(heavy),
-                    "druglike.sa": _sascorer().calculateScore(heavy),
-                    "druglike.logp": Crippen.MolLogP(heavy),
-                    "druglike.mol_weight": Descriptors.MolWt(heavy),
-                    "druglike.lipinski_violations": lipinski_violations(heavy),
-                }
-            )
-            row["_ring_sizes"] = [ring_size_label(len(r)) for r in heavy.GetRingInfo().AtomRings()]
+            with rdBase.BlockLogs():  # QED and SA call RemoveHs again: lone H atoms are noted
+                heavy = without_hydrogens(clean)
+                row.update(
+                    {
+                        "druglike.qed": QED.qed(heavy),
+                        "druglike.sa": _sascorer().calculateScore(heavy),
+                        "druglike.logp": Crippen.MolLogP(heavy),
+                        "druglike.mol_weight": Descriptors.MolWt(heavy),
+                        "druglike.lipinski_violations": lipinski_violations(heavy),
+                    }
+                )
+                row["_ring_sizes"] = [ring_size_label(len(r)) for r in heavy.GetRingInfo().AtomRings()]
         rows.append(row)
     return rows
 

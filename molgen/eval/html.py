@@ -19,7 +19,7 @@ from rdkit.Chem.Draw import rdMolDraw2D
 
 from molgen.eval.geometry import pooled
 from molgen.eval.runner import EvaluationResult
-from molgen.eval.validity import sanitized_copy
+from molgen.eval.validity import sanitized_copy, without_hydrogens
 
 #: (label, legacy key, corrected key) rows of the side-by-side table.
 PAIRED = (
@@ -106,7 +106,7 @@ def _drawings(mols: list[Chem.Mol], rows: list[dict]) -> list[str]:
         clean = sanitized_copy(mol)
         if clean is None:
             continue
-        flat = Chem.RemoveHs(clean)
+        flat = without_hydrogens(clean)
         rdDepictor.Compute2DCoords(flat)
         drawer = rdMolDraw2D.MolDraw2DSVG(220, 180)
         drawer.DrawMolecule(flat)

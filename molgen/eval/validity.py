@@ -38,6 +38,12 @@ def largest_fragment(mol: Chem.Mol) -> Chem.Mol:
     return max(frags, key=lambda m: m.GetNumAtoms())
 
 
+def without_hydrogens(mol: Chem.Mol) -> Chem.Mol:
+    """Hydrogen-suppressed copy of a sanitised molecule (RDKit's notes on lone H atoms silenced)."""
+    with rdBase.BlockLogs():
+        return Chem.RemoveHs(mol)
+
+
 def canonical_smiles(mol: Chem.Mol) -> str:
     """Canonical SMILES of a sanitised molecule, no stereo, hydrogens implicit."""
     with rdBase.BlockLogs():
