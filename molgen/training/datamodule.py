@@ -70,6 +70,8 @@ class MolDataModule(L.LightningDataModule):
         b = self.batching
         common = dict(collate_fn=collate, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
         if self.sampler is not None:
+            if self.trainer is not None:  # DDP: each rank keeps its own share of the size-bucketed batches
+                self.sampler.num_replicas, self.sampler.rank = self.trainer.world_size, self.trainer.global_rank
             return DataLoader(self.train_set, batch_sampler=self.sampler, **common)
         generator = torch.Generator().manual_seed(self.seed)
         return DataLoader(self.train_set, batch_size=b.batch_size, shuffle=True, drop_last=False,

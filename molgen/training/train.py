@@ -80,6 +80,8 @@ def build_trainer(config: ExperimentConfig) -> L.Trainer:
         gradient_clip_val=o.grad_clip or None, gradient_clip_algorithm="norm", log_every_n_steps=t.log_every,
         callbacks=callbacks, logger=_loggers(config, out), plugins=[AtomicCheckpointIO()],
         enable_progress_bar=True, enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=str(out),
+        # fixed batches: Lightning shards them across ranks; bucketed: the SizeBucketSampler does it itself
+        use_distributed_sampler=config.batching.mode == "fixed",
     )
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from rdkit import Chem
 from toydata import ROOT, SMILES, ToyBuilder, toy_config
 
 from molgen.cli import sample as sample_cli
+from molgen.training.datamodule import MolDataModule, open_train_split
 from molgen.training.sample import load_for_sampling, sample
 from molgen.training.train import finetune, train
 
@@ -149,11 +151,13 @@ def test_killed_run_resumes_from_its_last_checkpoint(toy_root: Path, tmp_path: P
 
 
 @pytest.mark.slow
-def test_ddp_two_cpu_processes_train(toy_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("batching", [["batching.batch_size=2"],
+                                      ["batching.mode=bucketed", "batching.max_atoms_per_batch=40"]])
+def test_ddp_two_cpu_processes_train(toy_root: Path, tmp_path: Path, batching: list[str]) -> None:
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "molgen", "train", "--config", str(ROOT / "configs" / "debug.yaml"),
            f"dataset.root={toy_root}", "dataset.name=toy", "dataset.limit_train=null", f"trainer.output_dir={out}",
-           "batching.batch_size=2", "optim.max_steps=4", "trainer.devices=2", "trainer.strategy=ddp",
+           *batching, "optim.max_steps=4", "trainer.devices=2", "trainer.strategy=ddp",
            "trainer.accelerator=cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
@@ -168,3 +172,15 @@ def test_periodic_sample_and_evaluate_logs_validity(toy_root: Path, tmp_path: Pa
                             "sample_eval.num_molecules=4", "sample_eval.steps=5"))
     header = next((last.parents[1] / "logs").rglob("metrics.csv")).read_text().splitlines()[0].split(",")
     assert "sample/validity/valid" in header and "sample/stability/mol_stable_corrected" in header
+
+
+def test_bucketed_batches_are_split_between_ranks(toy_root: Path) -> None:
+    config = toy_config(toy_root, toy_root, "batching.mode=bucketed", "batching.max_atoms_per_batch=40")
+    train_set, _ = open_train_split(config.dataset)
+    shares = []
+    for rank in range(2):
+        data = MolDataModule(train_set, config.batching)
+        data.trainer = SimpleNamespace(world_size=2, global_rank=rank)
+        shares.append([i for batch in data.train_dataloader().batch_sampler for i in batch])
+    assert shares[0] and shares[1] and not set(shares[0]) & set(shares[1])
+    assert len(shares[0]) + len(shares[1]) <= len(train_set)
