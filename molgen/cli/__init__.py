@@ -10,6 +10,9 @@ from __future__ import annotations
 import importlib
 import sys
 
+from molgen.chem.records import BadRecordError
+from molgen.config.load import ConfigError
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("molgen.cli.data", "prepare a dataset (qm9, geom, pubchem3d, crossdocked, custom)"),
     "train": ("molgen.cli.train", "train a model from a YAML config"),
@@ -42,4 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module_name, _, function = COMMANDS[name][0].partition(":")
     command = getattr(importlib.import_module(module_name), function or "main")
-    return int(command(rest) or 0)
+    try:
+        return int(command(rest) or 0)
+    except (OSError, BadRecordError, ConfigError) as exc:  # bad input named by the library: no traceback
+        print(f"molgen {name}: error: {exc}", file=sys.stderr)
+        return 2

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from molgen.config.load import ConfigError, load_config
 from molgen.config.schema import ExperimentConfig
@@ -31,7 +32,7 @@ def _config(prog: str, args: argparse.Namespace) -> ExperimentConfig | None:
     try:
         return load_config(args.config, args.overrides)
     except ConfigError as exc:
-        print(f"{prog}: {exc}")
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return None
 
 
