@@ -19,7 +19,7 @@ def test_aspirin_qed_and_weight():
     assert out["druglike/qed_mean"] == pytest.approx(0.550, abs=1e-3)
     assert out["druglike/mol_weight_mean"] == pytest.approx(180.159, abs=1e-2)  # C9H8O4
     assert out["druglike/lipinski_pass"] == 1.0
-    assert 1.0 <= out["druglike/sa_mean"] <= 2.5  # Ertl & Schuffenhauer: aspirin is easy to make
+    assert out["druglike/sa_mean"] == pytest.approx(1.75, abs=0.75)  # Ertl & Schuffenhauer: aspirin is easy to make
 
 
 def test_lipinski_violations_counted():
