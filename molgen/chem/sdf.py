@@ -20,7 +20,6 @@ import gzip
 import io
 import math
 import os
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any, Literal
 from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
+from molgen.atomic import atomic_path
 from molgen.chem.featurize import FeaturizeError, featurize_mol, reconstruct_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import BadRecordError, RecordError
@@ -216,18 +216,12 @@ def write_sdf(molecules: Iterable[MolGraph | Chem.Mol], path: str | os.PathLike)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
     count = 0
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(tmp, "wt", encoding="utf-8") as f:
-            for item in molecules:
-                f.write(_record_text(item))
-                count += 1
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    opener = gzip.open if path.suffix == ".gz" else open
+    with atomic_path(path) as tmp, opener(tmp, "wt", encoding="utf-8") as f:
+        for item in molecules:
+            f.write(_record_text(item))
+            count += 1
     return count
 
 

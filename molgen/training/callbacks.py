@@ -10,6 +10,7 @@ import lightning as L
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from molgen.atomic import atomic_path
 from molgen.chem.featurize import reconstruct_mol
 from molgen.diffusion.sampler import fixed_or_sampled_atoms, sample_batch
 
@@ -21,12 +22,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                         storage_options: Any | None = None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        try:
+        with atomic_path(path) as tmp:
             super().save_checkpoint(checkpoint, tmp, storage_options)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 class SampleEvaluateCallback(L.Callback):

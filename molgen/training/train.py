@@ -20,6 +20,7 @@ import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
+from molgen.atomic import write_text_atomic
 from molgen.config.load import config_from_dict, config_to_dict
 from molgen.config.schema import ExperimentConfig
 from molgen.training.callbacks import AtomicCheckpointIO, SampleEvaluateCallback
@@ -119,6 +120,4 @@ def _load_weights(module: DiffusionModule, path: Path) -> None:
 
 def _write_config(config: ExperimentConfig, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
-    os.replace(tmp, path)
+    write_text_atomic(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))
