@@ -40,9 +40,9 @@ class GaussianDiffusion:
               generator: torch.Generator | None = None) -> Tensor:
         """Sample x_t ~ q(x_t | x_0): x0 [N, 3], k [G] steps -> [N, 3] centred."""
         x0 = remove_mean(x0, batch, num_graphs)
-        a = self.schedule.signal(k).to(x0.dtype)[batch][:, None]  # [N, 1]
+        a = self.schedule.signal(k)[batch][:, None]  # [N, 1] float64
         eps = centered_noise(x0, batch, num_graphs, generator)
-        return a.sqrt() * x0 + (1.0 - a).sqrt() * eps
+        return a.sqrt().to(x0.dtype) * x0 + (1.0 - a).sqrt().to(x0.dtype) * eps
 
     def prior(self, batch: Tensor, num_graphs: int, dtype: torch.dtype = torch.float32,
               generator: torch.Generator | None = None) -> Tensor:
@@ -51,14 +51,24 @@ class GaussianDiffusion:
         return centered_noise(like, batch, num_graphs, generator)
 
     def posterior(self, x_t: Tensor, x0_hat: Tensor, k_t: Tensor, k_s: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean [N, 3] and variance [N, 1] of q(x_s | x_t, x_0 = x0_hat); k_t, k_s are [G]."""
-        a_t = self.schedule.signal(k_t).to(x_t.dtype)[batch][:, None]  # [N, 1]
-        a_s = self.schedule.signal(k_s).to(x_t.dtype)[batch][:, None]
+        """Mean [N, 3] and variance [N, 1] of q(x_s | x_t, x_0 = x0_hat); k_t, k_s are [G].
+
+        The coefficients are formed in float64 and only then cast to ``x_t``'s dtype: with
+        nu = 2.5, alpha_bar at k = 1 is 1 - O(1e-9), which float32 rounds to 1 and would zero
+        both coefficients of the last jump. At s = 0 the limit is exact: mean = x0_hat, var = 0.
+        """
+        a_t = self.schedule.signal(k_t)[batch][:, None]  # [N, 1] float64
+        a_s = self.schedule.signal(k_s)[batch][:, None]
         a_ts = a_t / a_s
-        denom = (1.0 - a_t).clamp(min=1e-12)
-        mean = a_s.sqrt() * (1.0 - a_ts) / denom * x0_hat + a_ts.sqrt() * (1.0 - a_s) / denom * x_t
+        denom = (1.0 - a_t).clamp(min=1e-300)
+        c_x0 = a_s.sqrt() * (1.0 - a_ts) / denom
+        c_xt = a_ts.sqrt() * (1.0 - a_s) / denom
         var = (1.0 - a_ts) * (1.0 - a_s) / denom
-        return mean, var
+        final = (k_s[batch] == 0)[:, None]  # [N, 1]: the jump to data
+        c_x0 = torch.where(final, torch.ones_like(c_x0), c_x0).to(x_t.dtype)
+        c_xt = torch.where(final, torch.zeros_like(c_xt), c_xt).to(x_t.dtype)
+        var = torch.where(final, torch.zeros_like(var), var).to(x_t.dtype)
+        return c_x0 * x0_hat + c_xt * x_t, var
 
     def step(self, x_t: Tensor, x0_hat: Tensor, k_t: Tensor, k_s: Tensor, batch: Tensor, num_graphs: int,
              generator: torch.Generator | None = None) -> Tensor:
