@@ -19,7 +19,6 @@ import argparse
 import csv
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -61,11 +60,12 @@ class CustomSDF(ShardedBuilder):
         max_atoms: reject molecules with more atoms (``None``: no limit).
         reject_disconnected: reject molecules made of several fragments (salts, mixtures).
         add_hs: add missing hydrogens (with coordinates) instead of rejecting such records.
+        kekulize: store Kekulé bonds (classes 1..3) instead of RDKit's aromatic class 4.
         fractions: split name -> fraction, hashed by canonical SMILES; seed: hash seed.
     """
 
     def __init__(self, sdf: str | Path, name: str, *, max_atoms: int | None = None,
-                 reject_disconnected: bool = False, add_hs: bool = False,
+                 reject_disconnected: bool = False, add_hs: bool = False, kekulize: bool = False,
                  fractions: dict[str, float] | None = None, seed: int = 0):
         if not _NAME.match(name):
             raise ValueError(f"dataset name {name!r} must use letters, digits, '_', '.', '-' only")
@@ -78,6 +78,7 @@ class CustomSDF(ShardedBuilder):
         self.max_atoms = max_atoms
         self.reject_disconnected = reject_disconnected
         self.add_hs = add_hs
+        self.kekulize = kekulize
         self.fractions = dict(fractions or DEFAULT_FRACTIONS)
         self.splits = tuple(self.fractions)
         self.seed = seed
@@ -102,7 +103,7 @@ class CustomSDF(ShardedBuilder):
         mol = mol_from_sdf_block(record.payload, record.file, record.index)
         try:
             graph = featurize_mol(mol, name=title or f"{Path(record.file).name}:{record.index}",
-                                  props=parse_sdf_tags(record.payload), add_hs=self.add_hs)
+                                  props=parse_sdf_tags(record.payload), add_hs=self.add_hs, kekulize=self.kekulize)
         except VocabularyError as err:
             return reject("unsupported element" if "element" in str(err) else "charge out of range", str(err))
         except FeaturizeError as err:
@@ -147,13 +148,14 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-atoms", type=int, help="reject molecules with more atoms")
     parser.add_argument("--reject-disconnected", action="store_true", help="reject multi-fragment molecules")
     parser.add_argument("--add-hs", action="store_true", help="add missing hydrogens instead of rejecting")
+    parser.add_argument("--kekulize", action="store_true", help="Kekulé bonds instead of the aromatic bond class")
 
 
 def run_cli(args: argparse.Namespace) -> ProcessReport:
     """Build ``<root>/processed/<name>`` and its ``rejected.tsv``; shared options come from molgen.cli.data."""
     report = build_custom(args.sdf, args.name, args.root, force=args.force, workers=args.workers,
                           strict=args.strict, progress=not args.no_progress, max_atoms=args.max_atoms,
-                          reject_disconnected=args.reject_disconnected, add_hs=args.add_hs)
+                          reject_disconnected=args.reject_disconnected, add_hs=args.add_hs, kekulize=args.kekulize)
     path = processed_dir(args.name, args.root) / "rejected.tsv"
     for e in report.errors[:20]:
         print(f"  rejected {e['file']}, record {e['index']}: {e['reason']} ({e.get('detail', '')})")

@@ -90,8 +90,9 @@ class _QM9Builder(DatasetBuilder):
     name: ClassVar[str] = "qm9"
     source: ClassVar[str]
 
-    def __init__(self, limit: int | None = None):
+    def __init__(self, limit: int | None = None, kekulize: bool = True):
         self.limit = limit
+        self.kekulize = kekulize
         self._main_split: dict[int, str] | None = None
 
     @abstractmethod
@@ -99,7 +100,7 @@ class _QM9Builder(DatasetBuilder):
         """Sorted GDB ids of the characterised molecules (the population the split permutes)."""
 
     def signature(self) -> dict[str, object]:
-        return {"source": self.source, "limit": self.limit}
+        return {"source": self.source, "limit": self.limit, "kekulize": self.kekulize}
 
     def split_of(self, graph: MolGraph) -> str:
         if self._main_split is None:
@@ -112,13 +113,12 @@ class _QM9Builder(DatasetBuilder):
                 return
             yield record
 
-    @staticmethod
-    def perceived_graph(rec: QM9XYZ, record: RawRecord) -> MolGraph | RecordError:
+    def perceived_graph(self, rec: QM9XYZ, record: RawRecord) -> MolGraph | RecordError:
         result = perceive_bonds(rec.symbols, rec.pos, 0, reference_smiles=rec.smiles, reference_inchi=rec.inchi)
         if result.mol is None:
             return RecordError(record.file, record.index, result.reason or "bond perception failed", result.detail)
         props = {"gdb_id": rec.gdb_id, **rec.props}
-        return featurize_mol(result.mol, name=f"gdb_{rec.gdb_id}", props=props)
+        return featurize_mol(result.mol, name=f"gdb_{rec.gdb_id}", props=props, kekulize=self.kekulize)
 
 
 class QM9TGBuilder(_QM9Builder):
@@ -126,8 +126,8 @@ class QM9TGBuilder(_QM9Builder):
 
     source: ClassVar[str] = "tg"
 
-    def __init__(self, folder: str | os.PathLike, limit: int | None = None):
-        super().__init__(limit)
+    def __init__(self, folder: str | os.PathLike, limit: int | None = None, kekulize: bool = True):
+        super().__init__(limit, kekulize)
         self.folder = Path(folder)
         for name in TG_FILES:
             if not (self.folder / name).is_file():
@@ -159,7 +159,7 @@ class QM9TGBuilder(_QM9Builder):
 
     def convert(self, record: RawRecord) -> MolGraph | RecordError:
         block, gdb_id, props = record.payload
-        graph = graph_from_sdf_block(block, record.file, record.index)
+        graph = graph_from_sdf_block(block, record.file, record.index, kekulize=self.kekulize)
         graph.props = {"gdb_id": gdb_id, **props}
         return graph
 
@@ -169,8 +169,9 @@ class QM9XYZBuilder(_QM9Builder):
 
     source: ClassVar[str] = "xyz"
 
-    def __init__(self, tarball: str | os.PathLike, uncharacterized: str | os.PathLike, limit: int | None = None):
-        super().__init__(limit)
+    def __init__(self, tarball: str | os.PathLike, uncharacterized: str | os.PathLike, limit: int | None = None,
+                 kekulize: bool = True):
+        super().__init__(limit, kekulize)
         self.tarball, self.uncharacterized = Path(tarball), Path(uncharacterized)
         for path in (self.tarball, self.uncharacterized):
             if not path.is_file():
@@ -212,8 +213,8 @@ class QM9PackBuilder(_QM9Builder):
 
     source: ClassVar[str] = "qm9pack"
 
-    def __init__(self, data_dir: str | os.PathLike | None = None, limit: int | None = None):
-        super().__init__(limit)
+    def __init__(self, data_dir: str | os.PathLike | None = None, limit: int | None = None, kekulize: bool = True):
+        super().__init__(limit, kekulize)
         self.files = qm9pack_files(data_dir)
 
     def included_ids(self) -> np.ndarray:
@@ -233,7 +234,7 @@ class QM9PackBuilder(_QM9Builder):
 
 def make_qm9_builder(source: str = "auto", folder: str | os.PathLike | None = None, *,
                      root: str | os.PathLike | None = None, limit: int | None = None,
-                     download: bool = False) -> _QM9Builder:
+                     download: bool = False, kekulize: bool = True) -> _QM9Builder:
     """Pick the QM9 source (see module docstring); ``download`` fetches the XYZ tarball when nothing is there."""
     folder = Path(folder) if folder is not None else raw_dir("qm9", root)
     has_tg = all((folder / name).is_file() for name in TG_FILES)
@@ -246,15 +247,15 @@ def make_qm9_builder(source: str = "auto", folder: str | os.PathLike | None = No
         else:
             source = "qm9pack"
     if source == "tg":
-        return QM9TGBuilder(folder, limit)
+        return QM9TGBuilder(folder, limit, kekulize)
     if source == "xyz":
         if download:
             fetch(XYZ_TARBALL, folder)
             fetch(UNCHARACTERIZED, folder)
-        return QM9XYZBuilder(folder / XYZ_TARBALL.name, folder / UNCHARACTERIZED.name, limit)
+        return QM9XYZBuilder(folder / XYZ_TARBALL.name, folder / UNCHARACTERIZED.name, limit, kekulize)
     if source == "qm9pack":
         try:
-            return QM9PackBuilder(limit=limit)
+            return QM9PackBuilder(limit=limit, kekulize=kekulize)
         except ImportError:
             raise FileNotFoundError(f"no QM9 raw files in {folder} and qm9pack is not installed; "
                                     "pip install qm9pack, or rerun with --download") from None
@@ -263,9 +264,12 @@ def make_qm9_builder(source: str = "auto", folder: str | os.PathLike | None = No
 
 def prepare_qm9(source: str = "auto", raw: str | os.PathLike | None = None, *, root: str | os.PathLike | None = None,
                 force: bool = False, workers: int = 1, limit: int | None = None, download: bool = False,
-                strict: bool = False, progress: bool = True) -> ProcessReport:
-    """Process QM9 into ``<root>/processed/qm9/`` (cached unless ``force``); see the module docstring."""
-    builder = make_qm9_builder(source, raw, root=root, limit=limit, download=download)
+                strict: bool = False, progress: bool = True, kekulize: bool = True) -> ProcessReport:
+    """Process QM9 into ``<root>/processed/qm9/`` (cached unless ``force``); see the module docstring.
+
+    ``kekulize`` (default, as EQGAT-diff reads QM9): bonds are Kekulé classes 1..3, never aromatic.
+    """
+    builder = make_qm9_builder(source, raw, root=root, limit=limit, download=download, kekulize=kekulize)
     return builder.process(root, force=force, workers=workers, strict=strict, progress=progress)
 
 
@@ -277,9 +281,12 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--download", action="store_true",
                         help="download the official XYZ tarball + uncharacterized.txt (MD5-checked) if absent")
     parser.add_argument("--limit", type=int, default=None, help="process only the first N raw records")
+    parser.add_argument("--aromatic", action="store_true",
+                        help="keep RDKit's aromatic bond class (default: Kekulé bonds, as EQGAT-diff)")
 
 
 def run_cli(args: argparse.Namespace) -> ProcessReport:
     """Run :func:`prepare_qm9` from parsed ``molgen data qm9`` arguments."""
     return prepare_qm9(args.source, args.raw_dir, root=args.root, force=args.force, workers=args.workers,
-                       limit=args.limit, download=args.download, strict=args.strict, progress=not args.no_progress)
+                       limit=args.limit, download=args.download, strict=args.strict, progress=not args.no_progress,
+                       kekulize=not args.aromatic)

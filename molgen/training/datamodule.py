@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from molgen.config.schema import BatchingConfig, DatasetConfig
 from molgen.data.sampler import SizeBucketSampler
-from molgen.data.stats import DatasetStatistics
+from molgen.data.stats import DatasetStatistics, statistics_of_graphs
 from molgen.data.template import ProcessedDataset, collate
 from molgen.diffusion.marginals import EXTRA_FEATURES, Marginals
 
@@ -22,17 +22,18 @@ def marginals_from_statistics(stats: DatasetStatistics) -> Marginals:
 
 
 def open_train_split(config: DatasetConfig) -> tuple[Dataset, Marginals]:
-    """The training split named by the config (optionally its first ``limit_train`` molecules) and marginals."""
+    """The training split named by the config (optionally its first ``limit_train`` molecules) and its marginals."""
     dataset = ProcessedDataset(config.root, config.name, config.train_split)
     if len(dataset) == 0:
         raise ValueError(f"dataset.train_split {config.train_split!r} of {dataset.folder} holds no molecules; "
                          "choose another split or reprocess with more input")
-    marginals = marginals_from_statistics(dataset.statistics)
-    if config.limit_train is not None:
-        if config.limit_train < 1:
-            raise ValueError(f"dataset.limit_train must be >= 1, got {config.limit_train}")
-        return Subset(dataset, range(min(config.limit_train, len(dataset)))), marginals
-    return dataset, marginals
+    if config.limit_train is None:
+        return dataset, marginals_from_statistics(dataset.statistics)
+    if config.limit_train < 1:
+        raise ValueError(f"dataset.limit_train must be >= 1, got {config.limit_train}")
+    subset = Subset(dataset, range(min(config.limit_train, len(dataset))))
+    # the priors (marginals, atom-count histogram) of the molecules actually trained on, not of the whole split
+    return subset, marginals_from_statistics(statistics_of_graphs(subset[i] for i in range(len(subset))))
 
 
 def atom_counts(dataset: Dataset) -> np.ndarray:

@@ -165,3 +165,21 @@ def test_cli_runs_and_reports_errors(tg_raw, tmp_path, capsys):
     assert (root / "processed" / "qm9" / "report.json").is_file()  # the earlier output survives
     assert data_main(["qm9", "--source", "xyz", "--raw-dir", str(tmp_path / "none"), "--root", str(root)]) == 1
     assert data_main(["nope"]) == 2
+
+
+def test_qm9_bonds_are_kekule_by_default_and_aromatic_on_request(tg_raw, tmp_path):
+    """EQGAT-diff reads QM9 unsanitised (Kekulé bonds); molgen's default matches it, --aromatic keeps class 4."""
+    kekule = QM9TGBuilder(tg_raw).process(tmp_path / "k", progress=False, log=None)
+    aromatic = QM9TGBuilder(tg_raw, kekulize=False).process(tmp_path / "a", progress=False, log=None)
+    assert kekule.total_kept == aromatic.total_kept == 93
+
+    def bond_classes(root):
+        return Counter(c for split in ("train", "val", "test")
+                       for g in ProcessedDataset(root, "qm9", split) for c in g.bond_types.tolist())
+
+    k_classes, a_classes = bond_classes(tmp_path / "k"), bond_classes(tmp_path / "a")
+    assert a_classes[4] > 0 and k_classes[4] == 0  # the sample holds aromatic rings (e.g. furan, pyrrole)
+    assert sum(k_classes.values()) == sum(a_classes.values())
+    for split in ("train", "val", "test"):  # the same molecules either way
+        for g in ProcessedDataset(tmp_path / "k", "qm9", split):
+            assert canonical_smiles(reconstruct_mol(g).mol) == g.smiles

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from molgen.chem.molgraph import MolGraph
-from molgen.data.stats import DatasetStatistics, compute_statistics
+from molgen.data.stats import DatasetStatistics, compute_statistics, statistics_of_graphs
 from molgen.data.store import MolStore, StoreWriter
 
 
@@ -76,3 +76,10 @@ def test_load_rejects_a_broken_file(tmp_path):
     (tmp_path / "bad.json").write_text('{"num_molecules": 3}')
     with pytest.raises(ValueError, match="bad.json"):
         DatasetStatistics.load(tmp_path / "bad.json")
+
+
+def test_statistics_of_graphs_in_memory_equal_the_store_statistics(store):
+    graphs = [store[i] for i in range(len(store))]
+    assert statistics_of_graphs(graphs) == compute_statistics(store)
+    first_two = statistics_of_graphs(graphs[:2])
+    assert first_two.num_atoms_hist == [0, 0, 1, 1] and first_two.bond_counts == [1, 1, 1, 1, 0]

@@ -184,3 +184,13 @@ def test_bucketed_batches_are_split_between_ranks(toy_root: Path) -> None:
         shares.append([i for batch in data.train_dataloader().batch_sampler for i in batch])
     assert shares[0] and shares[1] and not set(shares[0]) & set(shares[1])
     assert len(shares[0]) + len(shares[1]) <= len(train_set)
+
+
+def test_limit_train_takes_its_priors_from_the_molecules_trained_on(toy_root: Path, tmp_path: Path) -> None:
+    """3 molecules (O, C, CO: 3, 5 and 6 atoms) must not sample the 12-molecule split's sizes or elements."""
+    subset, marginals = open_train_split(toy_config(toy_root, tmp_path, "dataset.limit_train=3").dataset)
+    assert len(subset) == 3
+    sizes = torch.nonzero(torch.as_tensor(marginals.num_atoms)).flatten().tolist()
+    assert sizes == sorted(subset[i].num_atoms for i in range(3))
+    present = torch.nonzero(torch.as_tensor(marginals.atom_types)).flatten().tolist()
+    assert present == sorted({int(t) for i in range(3) for t in subset[i].atom_types})  # H, C, O only
