@@ -58,6 +58,7 @@ class DiffusionConfig:
     nu_charges: float = 1.0
     nu_bonds: float = 1.5
     nu_extra: float = 1.0
+    coords_power: float = 1.0  # 2.0: EQGAT-diff's coordinate noise level (signal abar, noise sqrt(1 - abar^2))
     snr_clamp_min: float = 0.05
     snr_clamp_max: float = 1.5
     weight_coords: float = 3.0

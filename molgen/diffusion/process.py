@@ -75,10 +75,10 @@ class MolecularDiffusion:
     def __init__(self, marginals: Marginals, num_steps: int = 500, nu_coords: float = 2.5, nu_atoms: float = 1.0,
                  nu_charges: float = 1.0, nu_bonds: float = 1.5, nu_extra: float = 1.0, snr_clamp_min: float = 0.05,
                  snr_clamp_max: float = 1.5, loss_weights: LossWeights | None = None,
-                 extra_features: tuple[str, ...] | list[str] = ()) -> None:
+                 extra_features: tuple[str, ...] | list[str] = (), coords_power: float = 1.0) -> None:
         self.marginals = marginals
         self.num_steps = int(num_steps)
-        self.coords = GaussianDiffusion(CosineSchedule(num_steps, nu_coords))
+        self.coords = GaussianDiffusion(CosineSchedule(num_steps, nu_coords, power=coords_power))
         self.atoms = CategoricalDiffusion(CosineSchedule(num_steps, nu_atoms), marginals.atom_types)
         self.charges = CategoricalDiffusion(CosineSchedule(num_steps, nu_charges), marginals.charges)
         self.bonds = CategoricalDiffusion(CosineSchedule(num_steps, nu_bonds), marginals.bonds)

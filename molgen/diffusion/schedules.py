@@ -12,6 +12,11 @@ atom types and charges nu = 1, bonds nu = 1.5)::
 Per-step ratios alpha_k = alpha_bar_k / alpha_bar_{k-1} are clipped to
 [``min_alpha``, 1] so the last steps stay well defined, and alpha_bar is rebuilt
 as their cumulative product.
+
+``power`` raises the result to a power: with ``power = 2`` a Gaussian process
+x_t = sqrt(alpha_bar) x_0 + sqrt(1 - alpha_bar) eps becomes EQGAT-diff's coordinate
+parametrisation x_t = abar x_0 + sqrt(1 - abar^2) eps, where abar is the cosine
+cumulative product itself (lower signal-to-noise ratio at every t > 0).
 """
 
 from __future__ import annotations
@@ -30,18 +35,21 @@ class CosineSchedule:
         alpha_bar: [T + 1] float64 signal level, ``alpha_bar[0] == 1``, decreasing.
     """
 
-    def __init__(self, num_steps: int, nu: float = 1.0, s: float = 0.008, min_alpha: float = 1e-3) -> None:
+    def __init__(self, num_steps: int, nu: float = 1.0, s: float = 0.008, min_alpha: float = 1e-3,
+                 power: float = 1.0) -> None:
         if num_steps < 1:
             raise ValueError(f"num_steps must be >= 1, got {num_steps}")
         if nu <= 0:
             raise ValueError(f"schedule exponent nu must be positive, got {nu}")
+        if power <= 0:
+            raise ValueError(f"schedule power must be positive, got {power}")
         self.num_steps = int(num_steps)
         self.nu = float(nu)
         t = torch.linspace(0.0, 1.0, self.num_steps + 1, dtype=torch.float64)  # [T + 1]
         f = torch.cos(0.5 * math.pi * (t**self.nu + s) / (1.0 + s)) ** 2
         alpha_bar = f / f[0]
         alphas = (alpha_bar[1:] / alpha_bar[:-1]).clamp(min=min_alpha, max=1.0)  # [T]
-        self.alpha_bar = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(alphas, 0)])  # [T + 1]
+        self.alpha_bar = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(alphas, 0)]) ** power  # [T+1]
 
     def signal(self, k: Tensor) -> Tensor:
         """alpha_bar at integer steps ``k`` (any shape), as float64 on ``k``'s device."""

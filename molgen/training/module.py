@@ -38,7 +38,7 @@ def build_diffusion(config: ExperimentConfig, marginals: Marginals) -> Molecular
     return MolecularDiffusion(marginals, num_steps=d.num_steps, nu_coords=d.nu_coords, nu_atoms=d.nu_atoms,
                               nu_charges=d.nu_charges, nu_bonds=d.nu_bonds, nu_extra=d.nu_extra,
                               snr_clamp_min=d.snr_clamp_min, snr_clamp_max=d.snr_clamp_max, loss_weights=weights,
-                              extra_features=extras)
+                              extra_features=extras, coords_power=d.coords_power)
 
 
 class DiffusionModule(L.LightningModule):

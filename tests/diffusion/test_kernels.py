@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from molgen.diffusion.categorical import CategoricalDiffusion
-from molgen.diffusion.gaussian import GaussianDiffusion, remove_mean
+from molgen.diffusion.gaussian import GaussianDiffusion, centered_noise, remove_mean
 from molgen.diffusion.schedules import CosineSchedule
 from molgen.diffusion.weighting import snr_weight
 
@@ -146,3 +146,18 @@ def test_gaussian_last_jump_returns_x0_hat_in_any_dtype(dtype: torch.dtype) -> N
         assert torch.equal(mean, x0) and torch.equal(var, torch.zeros_like(var))
     mean, var = gauss.posterior(x_t, x0, torch.tensor([2]), torch.tensor([1]), batch)
     assert torch.isfinite(mean).all() and float(mean.abs().max()) > 0  # a near-data step keeps the geometry
+
+
+def test_power_two_is_eqgat_diffs_coordinate_parametrisation() -> None:
+    """x_t = abar x_0 + sqrt(1 - abar^2) eps with abar the clipped cosine product (EQGAT-diff's coordinates)."""
+    base, squared = CosineSchedule(500, nu=2.5), CosineSchedule(500, nu=2.5, power=2.0)
+    k = torch.tensor([100, 300, 450])
+    x0 = torch.randn(6, 3, dtype=torch.float64)
+    batch = torch.arange(3).repeat_interleave(2)
+    x0 = remove_mean(x0, batch, 3)
+    x_t = GaussianDiffusion(squared).noise(x0, k, batch, 3, generator=torch.Generator().manual_seed(0))
+    eps = centered_noise(x0, batch, 3, torch.Generator().manual_seed(0))  # the same draw
+    abar = base.signal(k)[batch][:, None]
+    assert torch.allclose(x_t, abar * x0 + (1 - abar**2).sqrt() * eps, atol=1e-12)
+    with pytest.raises(ValueError, match="power"):
+        CosineSchedule(10, power=0.0)
