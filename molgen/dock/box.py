@@ -1,0 +1,98 @@
+"""The Vina search box: from a reference ligand (TargetDiff protocol), or given explicitly.
+
+A box is a centre and an edge length per axis, in Angstrom, in the receptor's frame.
+TargetDiff's ``VinaDockingTask`` centres the box on the middle of the ligand's bounding box,
+``(max + min) / 2``, and sizes it to the ligand's extent plus a 5 A buffer per axis,
+``(max - min) + 5``; :func:`box_around` does exactly that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem
+
+from molgen.dock.errors import DockingInputError, LigandError
+
+#: Angstrom added to the ligand's extent on each axis (TargetDiff's ``buffer=5.0``).
+PADDING = 5.0
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned search box: ``center`` [3] and ``size`` [3] (full edge lengths), Angstrom."""
+
+    center: tuple[float, float, float]
+    size: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        if len(self.center) != 3 or len(self.size) != 3:
+            raise ValueError(f"a box needs 3 centre and 3 size values, got {self.center} and {self.size}")
+        if not all(np.isfinite(self.center)) or not all(s > 0 and np.isfinite(s) for s in self.size):
+            raise ValueError(f"box centre must be finite and sizes positive, got {self.center} and {self.size}")
+
+    def outside(self, coords: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+        """Boolean mask [N] of the points ``coords`` [N, 3] lying outside the box (grown by ``tolerance``)."""
+        half = np.asarray(self.size) / 2 + tolerance
+        return (np.abs(np.asarray(coords, float) - np.asarray(self.center)) > half).any(axis=1)
+
+    def as_dict(self) -> dict:
+        return {"center": [round(c, 4) for c in self.center], "size": [round(s, 4) for s in self.size]}
+
+
+def box_around(coords: np.ndarray, padding: float = PADDING) -> Box:
+    """The TargetDiff box around points ``coords`` [N, 3]: bounding-box middle, extent + ``padding`` per axis."""
+    coords = np.asarray(coords, float)
+    low, high = coords.min(axis=0), coords.max(axis=0)
+    return Box(tuple(float(x) for x in (low + high) / 2), tuple(float(x) for x in high - low + padding))
+
+
+def box_from_ligand_file(path: str | Path, padding: float = PADDING) -> Box:
+    """The TargetDiff box around the first molecule of the SDF (or MOL) file ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DockingInputError(f"{path}: reference ligand file not found")
+    supplier = Chem.SDMolSupplier(str(path), sanitize=False, removeHs=False)
+    mol = next(iter(supplier), None) if len(supplier) else None
+    if mol is None or mol.GetNumAtoms() == 0 or mol.GetNumConformers() == 0:
+        raise DockingInputError(f"{path}: record 0 is not a readable molecule with 3D coordinates")
+    return box_around(mol.GetConformer().GetPositions(), padding)
+
+
+def read_box_file(path: str | Path) -> Box:
+    """A box from Vina's config format (``center_x = ...`` ... ``size_z = ...``, one key per line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DockingInputError(f"{path}: box file not found")
+    values = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        try:
+            values[key.strip()] = float(value)
+        except ValueError:
+            raise DockingInputError(f"{path}: line {number}: expected 'key = number', got {line.strip()!r}") from None
+        if not sep:
+            raise DockingInputError(f"{path}: line {number}: expected 'key = number', got {line.strip()!r}")
+    keys = [f"{kind}_{axis}" for kind in ("center", "size") for axis in "xyz"]
+    missing = [k for k in keys if k not in values]
+    if missing:
+        raise DockingInputError(f"{path}: missing {', '.join(missing)}")
+    return Box(tuple(values[f"center_{a}"] for a in "xyz"), tuple(values[f"size_{a}"] for a in "xyz"))
+
+
+def check_inside(mol: Chem.Mol, box: Box) -> None:
+    """Raise :class:`LigandError` when a heavy atom of ``mol`` lies outside ``box`` (Vina would score NaN)."""
+    coords = mol.GetConformer().GetPositions()
+    heavy = np.array([a.GetAtomicNum() > 1 for a in mol.GetAtoms()])
+    out = box.outside(coords[heavy])
+    if out.any():
+        center = coords[heavy].mean(axis=0)
+        raise LigandError(
+            f"ligand outside the box: {int(out.sum())} of {int(heavy.sum())} heavy atoms lie outside "
+            f"(ligand centre {np.round(center, 2).tolist()}, box centre {list(np.round(box.center, 2))}, "
+            f"size {list(np.round(box.size, 2))})"
+        )

@@ -1,0 +1,119 @@
+"""The output folder of a docking run: the CSV ledger, the poses SDF and the run description.
+
+:class:`ResultStore` holds the rows and pose blocks of finished records, loads those of
+an earlier run of the same settings (resume), and writes the three files atomically,
+``docked.sdf`` before ``docking.csv`` so the CSV never names a record whose poses are missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+from molgen.atomic import write_text_atomic
+from molgen.dock.errors import DockingInputError
+
+#: Columns of docking.csv, in order (energies in kcal/mol, time in seconds).
+COLUMNS = (
+    "record", "name", "status", "reason", "mode", "vina_score", "vina_inter", "n_poses", "n_heavy_atoms", "seconds"
+)
+SDF, CSV, JSON = "docked.sdf", "docking.csv", "docking.json"
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of the bytes of ``path``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ResultStore:
+    """Finished records of one run: ``rows[record]`` (CSV row) and ``poses[record]`` (SDF blocks)."""
+
+    def __init__(self, out_dir: str | Path, description: dict):
+        self.out_dir = Path(out_dir)
+        self.description = description
+        self.rows: dict[int, dict] = {}
+        self.poses: dict[int, list[str]] = {}
+
+    def load_previous(self) -> int:
+        """Load the records an earlier run of the same settings finished; return how many.
+
+        Raises :class:`DockingInputError` when the folder holds a run of other settings or
+        a ledger that cannot be read.
+        """
+        ledger = self.out_dir / JSON
+        if not ledger.exists():
+            if (self.out_dir / CSV).exists():
+                raise DockingInputError(f"{self.out_dir}: holds {CSV} without {JSON}; choose another --out")
+            return 0
+        try:
+            previous = json.loads(ledger.read_text())
+        except json.JSONDecodeError as exc:
+            raise DockingInputError(f"{ledger}: not valid JSON ({exc})") from exc
+        if previous.get("run") != self.description["run"]:
+            raise DockingInputError(
+                f"{self.out_dir}: holds results of other settings or inputs ({previous.get('run')}); "
+                "choose another --out or delete it"
+            )
+        if not (self.out_dir / CSV).exists():
+            return 0
+        poses = _blocks_by_record(self.out_dir / SDF)
+        with open(self.out_dir / CSV, newline="", encoding="utf-8") as handle:
+            for line, row in enumerate(csv.DictReader(handle), 2):
+                try:
+                    record = int(row["record"])
+                except (KeyError, TypeError, ValueError):
+                    raise DockingInputError(f"{self.out_dir / CSV}: line {line}: bad 'record' field") from None
+                if row.get("status") == "ok" and record not in poses:
+                    continue  # poses lost: dock this record again
+                self.rows[record] = row
+                self.poses[record] = poses.get(record, [])
+        return len(self.rows)
+
+    def add(self, row: dict, blocks: list[str]) -> None:
+        self.rows[int(row["record"])] = row
+        self.poses[int(row["record"])] = blocks
+
+    def flush(self, extra: dict | None = None) -> None:
+        """Write docked.sdf, then docking.csv, then docking.json, each atomically."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        order = sorted(self.rows)
+        write_text_atomic(self.out_dir / SDF, "".join(b for r in order for b in self.poses[r]))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for record in order:
+            writer.writerow(self.rows[record])
+        write_text_atomic(self.out_dir / CSV, buffer.getvalue())
+        counts = {s: sum(r.get("status") == s for r in self.rows.values()) for s in ("ok", "failed")}
+        document = {**self.description, "counts": counts, **(extra or {})}
+        write_text_atomic(self.out_dir / JSON, json.dumps(document, indent=2))
+
+
+def _blocks_by_record(path: Path) -> dict[int, list[str]]:
+    """SDF blocks of ``path`` grouped by their ``record`` property (empty when the file is absent)."""
+    out: dict[int, list[str]] = {}
+    if not path.exists():
+        return out
+    block: list[str] = []
+    for line in path.read_text().splitlines(keepends=True):
+        block.append(line)
+        if line.startswith("$$$$"):
+            text = "".join(block)
+            out.setdefault(_record_of(text, path), []).append(text)
+            block = []
+    return out
+
+
+def _record_of(block: str, path: Path) -> int:
+    lines = block.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line.startswith(">") and "<record>" in line:
+            return int(lines[i + 1])
+    raise DockingInputError(f"{path}: a pose has no 'record' property; choose another --out")
