@@ -1,11 +1,13 @@
 """Atomic file-system writes: a crash never leaves a half-written file or folder.
 
 Every writer in molgen (SDF, stores, statistics, reports, checkpoints metadata)
-goes through these three functions: write a temporary sibling, then ``os.replace``.
+goes through these functions: write a temporary sibling, then ``os.replace``. Temporary
+files of an earlier writer killed with -9 are removed the next time the same file is written.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import uuid
@@ -23,6 +25,7 @@ def temp_sibling(path: Path, tag: str = "tmp") -> Path:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path to write; it replaces ``path`` on success and is removed on error."""
     path = Path(path)
+    remove_stale_temps(path.parent, glob.escape(path.name))  # left by an earlier writer killed with -9
     tmp = temp_sibling(path)
     try:
         yield tmp
@@ -47,3 +50,15 @@ def replace_dir(staging: Path, out: Path) -> None:
     os.replace(out, trash)
     os.replace(staging, out)
     shutil.rmtree(trash)
+
+
+def remove_stale_temps(folder: Path, name: str = "*") -> list[Path]:
+    """Delete ``.NAME.tmp-*`` files left in ``folder`` by a killed writer of ``NAME`` (default: any name).
+
+    Called before writing ``NAME`` again (and by ``--resume``), so a kill -9 never leaves
+    a temporary file that accumulates or that a later run trips on.
+    """
+    stale = [p for p in Path(folder).glob(f".{name}.tmp-*") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from molgen.errors import MolgenInputError
+
 
 @dataclass(frozen=True)
 class RecordError:
@@ -38,7 +40,7 @@ class RecordError:
         raise BadRecordError(self)
 
 
-class BadRecordError(ValueError):
+class BadRecordError(MolgenInputError):
     """Raised in strict mode for a bad record; ``.record`` holds the :class:`RecordError`."""
 
     def __init__(self, record: RecordError):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
 from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
@@ -225,7 +226,28 @@ def write_sdf(molecules: Iterable[MolGraph | Chem.Mol], path: str | os.PathLike)
     return count
 
 
+#: Graphs beyond these limits are written by molgen itself (:func:`graph_block`), never handed to RDKit:
+#: RDKit 2026.09 dies with SIGSEGV in ``MolToMolBlock`` on a sampled 500-atom graph with 5,693 bonds and
+#: atom degree 59, and no real molecule has an atom with more than 8 bonds.
+RDKIT_MAX_DEGREE = 8
+V2000_MAX = 999  # V2000 counts lines hold 3 digits; bigger graphs are written as V3000
+
+
+def rdkit_unsafe(graph: MolGraph) -> str:
+    """Why ``graph`` is not given to RDKit for writing (``""`` when it is safe to)."""
+    if graph.num_bonds == 0:
+        return ""
+    degree = int(torch.bincount(graph.bond_index.flatten(), minlength=graph.num_atoms).max())
+    if degree > RDKIT_MAX_DEGREE:
+        return f"atom degree {degree} > {RDKIT_MAX_DEGREE}"
+    return ""
+
+
 def _record_text(item: MolGraph | Chem.Mol) -> str:
+    if isinstance(item, MolGraph) and (reason := rdkit_unsafe(item)):
+        block = graph_block(item)
+        props = {**item.props, "molgen_rdkit_skipped": reason}
+        return _with_name_and_props(block, item.name, props)
     if isinstance(item, MolGraph):
         result = reconstruct_mol(item)
         mol, kekulize, props, name = result.mol, result.sanitized, item.props, item.name
@@ -240,8 +262,12 @@ def _record_text(item: MolGraph | Chem.Mol) -> str:
             raise
         # RDKit refuses some chemically impossible atoms (e.g. H with charge +2) that an
         # untrained model can emit; such a sample is still written, from the graph itself.
-        block = _v2000_block(item)
+        block = graph_block(item)
         props = {**props, "molgen_rdkit_write_error": str(exc).splitlines()[0]}
+    return _with_name_and_props(block, name, props)
+
+
+def _with_name_and_props(block: str, name: str, props: dict[str, Any]) -> str:
     lines = block.split("\n", 1)
     text = name.replace("\n", " ") + "\n" + lines[1] if len(lines) == 2 else block
     items = "".join(f">  <{key}>\n{_format(value)}\n\n" for key, value in props.items())
@@ -251,6 +277,27 @@ def _record_text(item: MolGraph | Chem.Mol) -> str:
 def _format(value: Any) -> str:
     text = repr(value) if isinstance(value, float) else str(value)
     return text.replace("\n\n", "\n")
+
+
+def graph_block(graph: MolGraph) -> str:
+    """A mol block written straight from a MolGraph (no RDKit): V2000, or V3000 above :data:`V2000_MAX`."""
+    if max(graph.num_atoms, graph.num_bonds) > V2000_MAX:
+        return _v3000_block(graph)
+    return _v2000_block(graph)
+
+
+def _v3000_block(graph: MolGraph) -> str:
+    """A V3000 mol block from a MolGraph (no RDKit, no size limit); aromatic bonds as type 4."""
+    lines = ["", "  molgen", "", "  0  0  0     0  0            999 V3000", "M  V30 BEGIN CTAB",
+             f"M  V30 COUNTS {graph.num_atoms} {graph.num_bonds} 0 0 0", "M  V30 BEGIN ATOM"]
+    rows = zip(graph.pos.tolist(), graph.atom_types.tolist(), graph.charges.tolist(), strict=True)
+    for k, ((x, y, z), t, c) in enumerate(rows):
+        lines.append(f"M  V30 {k + 1} {ATOM_TYPES[t]} {x:.4f} {y:.4f} {z:.4f} 0" + (f" CHG={c}" if c else ""))
+    lines += ["M  V30 END ATOM", "M  V30 BEGIN BOND"]
+    for k, ((i, j), t) in enumerate(zip(graph.bond_index.t().tolist(), graph.bond_types.tolist(), strict=True)):
+        lines.append(f"M  V30 {k + 1} {t} {i + 1} {j + 1}")
+    lines += ["M  V30 END BOND", "M  V30 END CTAB", "M  END"]
+    return "\n".join(lines) + "\n"
 
 
 def _v2000_block(graph: MolGraph) -> str:

@@ -3,6 +3,11 @@
 Each sub-command is a function ``main(argv: list[str]) -> int`` in a module of this package
 (``"module"`` means ``module.main``, ``"module:function"`` names another function); it is
 imported only when used, so ``molgen evaluate`` never pays for importing the training stack.
+
+Errors: every bad input (:class:`molgen.errors.MolgenInputError` and its subclasses
+``ConfigError``, ``BadRecordError``, ``UnsafeFileError``, or an ``OSError`` such as a
+missing file) is printed here as one line ``molgen COMMAND: error: ...`` with exit
+status 2. Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -10,8 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from molgen.chem.records import BadRecordError
-from molgen.config.load import ConfigError
+from molgen.errors import MolgenInputError, one_line
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("molgen.cli.data", "prepare a dataset (qm9, geom, pubchem3d, crossdocked, custom)"),
@@ -27,6 +31,16 @@ def _usage() -> str:
     lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "Run 'molgen COMMAND --help' for a command's options."]
     return "\n".join(lines)
+
+
+#: What counts as bad input (printed as one line, exit 2); every other exception is a bug with a traceback.
+INPUT_ERRORS = (OSError, MolgenInputError)
+
+
+def input_error(prog: str, exc: BaseException) -> int:
+    """Print ``exc`` as the one line ``PROG: error: ...`` on stderr; return the exit status 2."""
+    print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +61,5 @@ def main(argv: list[str] | None = None) -> int:
     command = getattr(importlib.import_module(module_name), function or "main")
     try:
         return int(command(rest) or 0)
-    except (OSError, BadRecordError, ConfigError) as exc:  # bad input named by the library: no traceback
-        print(f"molgen {name}: error: {exc}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as exc:  # bad input named by the library: one line, no traceback
+        return input_error(f"molgen {name}", exc)

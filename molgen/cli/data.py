@@ -15,7 +15,7 @@ import argparse
 import importlib
 import sys
 
-from molgen.chem.records import BadRecordError
+from molgen.cli import INPUT_ERRORS, input_error
 
 #: dataset name -> (module, one-line description)
 DATASETS: dict[str, tuple[str, str]] = {
@@ -56,7 +56,6 @@ def main(argv: list[str]) -> int:
     args = _parser(name, module).parse_args(argv[1:])
     try:
         module.run_cli(args)
-    except (BadRecordError, FileNotFoundError, FileExistsError, ValueError) as exc:
-        print(f"molgen data {name}: error: {exc}", file=sys.stderr)
-        return 1
+    except INPUT_ERRORS as exc:
+        return input_error(f"molgen data {name}", exc)
     return 0

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from molgen.cli import INPUT_ERRORS, input_error
+
 
 def build_parser() -> argparse.ArgumentParser:
     from molgen.eval import available_groups, available_presets
@@ -43,9 +45,8 @@ def main(argv: list[str]) -> int:
             args.sdf, args.metrics, args.reference, protein=args.protein, out_dir=out,
             workers=max(1, args.workers), progress=not args.quiet, data_root=args.data_root,
         )
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"molgen evaluate: error: {exc}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as exc:
+        return input_error("molgen evaluate", exc)
     for key, value in result.flat().items():
         if not isinstance(value, dict):
             print(f"{key:45s} {value:.4g}" if isinstance(value, float) else f"{key:45s} {value}")

@@ -1,14 +1,14 @@
 """``molgen train`` and ``molgen finetune``: thin wrappers over :mod:`molgen.training.train`.
 
-    molgen train --config configs/qm9.yaml [key=value ...] [--resume]
-    molgen finetune --ckpt CKPT --config configs/my_data.yaml [key=value ...]
+    molgen train --config configs/qm9.yaml [key=value ...] [--resume | --force]
+    molgen finetune --ckpt CKPT --config configs/my_data.yaml [key=value ...] [--force]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
+from molgen.cli import input_error
 from molgen.config.load import ConfigError, load_config
 from molgen.config.schema import ExperimentConfig
 
@@ -23,7 +23,9 @@ def parser(finetune: bool = False) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(prog="molgen train", description="Train a diffusion model from a YAML config.")
         p.add_argument("--config", required=True, help="YAML config, e.g. configs/qm9.yaml")
         p.add_argument("--resume", action="store_true",
-                       help="continue from <trainer.output_dir>/checkpoints/last.ckpt")
+                       help="continue from <output_dir>/checkpoints/last.ckpt (or the newest valid step=*.ckpt)")
+    p.add_argument("--force", action="store_true",
+                   help="start a new run in a non-empty trainer.output_dir (its checkpoints/ are deleted first)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. optim.lr=1e-4")
     return p
 
@@ -32,7 +34,7 @@ def _config(prog: str, args: argparse.Namespace) -> ExperimentConfig | None:
     try:
         return load_config(args.config, args.overrides)
     except ConfigError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+        input_error(prog, exc)
         return None
 
 
@@ -43,7 +45,7 @@ def main(argv: list[str]) -> int:
         return 2
     from molgen.training.train import train
 
-    print(f"final checkpoint: {train(config, resume=args.resume)}")
+    print(f"final checkpoint: {train(config, resume=args.resume, force=args.force)}")
     return 0
 
 
@@ -54,5 +56,5 @@ def finetune_main(argv: list[str]) -> int:
         return 2
     from molgen.training.train import finetune
 
-    print(f"final checkpoint: {finetune(config, args.ckpt)}")
+    print(f"final checkpoint: {finetune(config, args.ckpt, force=args.force)}")
     return 0

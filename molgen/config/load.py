@@ -14,10 +14,12 @@ from typing import Any
 
 import yaml
 
+from molgen.config.checks import value_problems
 from molgen.config.schema import ExperimentConfig
+from molgen.errors import MolgenInputError
 
 
-class ConfigError(ValueError):
+class ConfigError(MolgenInputError):
     """A configuration file or override that does not fit the schema."""
 
 
@@ -33,11 +35,20 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
             loaded = yaml.safe_load(path.read_text())
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-        if loaded is not None and not isinstance(loaded, dict):
+        if loaded is None:
+            raise ConfigError(f"{path}: empty config file (copy one of configs/*.yaml; no defaults are assumed)")
+        if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: top level must be a mapping of sections, got {type(loaded).__name__}")
-        data = loaded or {}
-    config = build(ExperimentConfig, data, source)
-    return apply_overrides(config, overrides)
+        data = loaded
+    config = apply_overrides(build(ExperimentConfig, data, source), overrides)
+    check_values(config, f"{source} with overrides" if overrides else source)
+    return config
+
+
+def check_values(config: ExperimentConfig, source: str) -> None:
+    """Raise :class:`ConfigError` for the first value that cannot work (see :mod:`molgen.config.checks`)."""
+    for key, value, requirement in value_problems(config):
+        raise ConfigError(f"{source}: {key}: must be {requirement}, got {value!r}")
 
 
 def apply_overrides(config: ExperimentConfig, overrides: list[str] | tuple[str, ...]) -> ExperimentConfig:

@@ -16,14 +16,16 @@ Pure parsing only; the pairs are featurised by :mod:`molgen.data.crossdocked`.
 from __future__ import annotations
 
 import csv
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from molgen.errors import MolgenInputError
+from molgen.safe_load import load_pickle
 
-class CrossDockedFormatError(ValueError):
+
+class CrossDockedFormatError(MolgenInputError):
     """An index or split file that does not follow the published structure."""
 
 
@@ -44,11 +46,7 @@ class PairEntry:
 
 def load_index(path: Path) -> list[PairEntry | None]:
     """``index.pkl`` as entries; positions are kept (``None`` where the pocket is missing)."""
-    with open(path, "rb") as handle:
-        try:
-            raw = pickle.load(handle)
-        except (pickle.UnpicklingError, EOFError) as err:
-            raise CrossDockedFormatError(f"{path}: cannot unpickle ({err})") from err
+    raw = load_pickle(path)  # restricted: builtin containers, numbers and strings only; no code runs
     if not isinstance(raw, list):
         raise CrossDockedFormatError(f"{path}: expected a list of (pocket, ligand, protein, rmsd) tuples")
     entries: list[PairEntry | None] = []

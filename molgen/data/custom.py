@@ -38,6 +38,7 @@ from molgen.data.sharded import Shard
 from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.splits import hash_split
 from molgen.data.template import ProcessReport, RawRecord, processed_dir
+from molgen.errors import MolgenInputError
 
 DEFAULT_FRACTIONS = {"train": 0.9, "val": 0.05, "test": 0.05}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -68,7 +69,7 @@ class CustomSDF(ShardedBuilder):
                  reject_disconnected: bool = False, add_hs: bool = False, kekulize: bool = False,
                  fractions: dict[str, float] | None = None, seed: int = 0):
         if not _NAME.match(name):
-            raise ValueError(f"dataset name {name!r} must use letters, digits, '_', '.', '-' only")
+            raise MolgenInputError(f"dataset name {name!r} must use letters, digits, '_', '.', '-' only")
         self.name = name
         self.sdf = Path(sdf)
         files = [*self.sdf.rglob("*.sdf"), *self.sdf.rglob("*.sdf.gz")] if self.sdf.is_dir() else [self.sdf]

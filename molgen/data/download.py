@@ -22,8 +22,10 @@ from typing import BinaryIO
 
 from tqdm import tqdm
 
+from molgen.errors import MolgenInputError
 
-class ChecksumError(ValueError):
+
+class ChecksumError(MolgenInputError):
     """A downloaded or existing file whose checksum differs from the published one."""
 
 

@@ -40,6 +40,7 @@ from molgen.data.sharded import Shard, batched
 from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.splits import hash_split
 from molgen.data.template import ProcessReport, RawRecord
+from molgen.errors import MolgenInputError
 
 PUBLISHED_MOLECULES = 304_466
 DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
@@ -55,14 +56,14 @@ def load_split_file(path: str) -> dict[str, str]:
     try:
         raw = json.loads(Path(path).read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: split file is not valid JSON ({err})") from err
+        raise MolgenInputError(f"{path}: split file is not valid JSON ({err})") from err
     if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):
-        raise ValueError(f"{path}: expected {{split name: [SMILES, ...]}}")
+        raise MolgenInputError(f"{path}: expected {{split name: [SMILES, ...]}}")
     out: dict[str, str] = {}
     for split, smiles_list in raw.items():
         for smiles in smiles_list:
             if out.setdefault(smiles, split) != split:
-                raise ValueError(f"{path}: SMILES {smiles!r} is in both {out[smiles]!r} and {split!r}")
+                raise MolgenInputError(f"{path}: SMILES {smiles!r} is in both {out[smiles]!r} and {split!r}")
     return out
 
 

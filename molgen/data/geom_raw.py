@@ -13,7 +13,6 @@ Errors name the file and the molecule they come from.
 from __future__ import annotations
 
 import json
-import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +21,14 @@ from typing import Any
 import msgpack
 import numpy as np
 
+from molgen.errors import MolgenInputError
+from molgen.safe_load import load_pickle
+
 #: Conformer fields copied into ``MolGraph.props`` (those present in the source).
 CONFORMER_FIELDS = ("geom_id", "set", "confnum", "totalenergy", "relativeenergy", "boltzmannweight", "degeneracy")
 
 
-class GeomFormatError(ValueError):
+class GeomFormatError(MolgenInputError):
     """A GEOM file or entry that does not follow the published schema."""
 
 
@@ -148,11 +150,7 @@ def resolve_pickle_path(root: Path, pickle_path: str) -> Path:
 
 def read_rdkit_pickle(path: Path, smiles: str, k: int) -> GeomMolecule:
     """Read one ``drugs/*.pickle`` and keep its ``k`` lowest-energy conformers."""
-    with open(path, "rb") as handle:
-        try:
-            record = pickle.load(handle)
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as err:
-            raise GeomFormatError(f"{path}: cannot unpickle ({type(err).__name__}: {err})") from err
+    record = load_pickle(path)  # restricted: RDKit molecules, builtin containers, numpy only; no code runs
     where = f"{path} ({smiles})"
     if not isinstance(record, dict) or not isinstance(record.get("conformers"), list):
         raise GeomFormatError(f"{where}: expected a dict with a 'conformers' list")

@@ -17,6 +17,7 @@ import torch
 
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.vocab import element_index
+from molgen.errors import MolgenInputError
 
 #: Residue vocabulary for pocket atoms (index 20 = anything else, e.g. a modified residue).
 AMINO_ACIDS: tuple[str, ...] = (
@@ -28,7 +29,7 @@ BACKBONE_NAMES = frozenset({"N", "CA", "C", "O"})
 DEFAULT_POCKET_CUTOFF = 7.0
 
 
-class PdbFormatError(ValueError):
+class PdbFormatError(MolgenInputError):
     """A PDB line that cannot be parsed; the message names the file and line."""
 
 

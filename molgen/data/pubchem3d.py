@@ -34,6 +34,7 @@ from molgen.data.sharded_builder import ShardedBuilder, finish_processed
 from molgen.data.splits import hash_split
 from molgen.data.store import MolStore
 from molgen.data.template import ProcessReport, RawRecord, processed_dir
+from molgen.errors import MolgenInputError
 
 PUBCHEM_FILE_SIZE = 25_000
 DEFAULT_FRACTIONS = {"train": 0.98, "val": 0.01, "test": 0.01}
@@ -46,9 +47,9 @@ def parse_slice(text: str) -> tuple[int, int]:
     try:
         i, n = (int(x) for x in text.split("/"))
     except ValueError:
-        raise ValueError(f"--shard must look like i/n (e.g. 3/16), got {text!r}") from None
+        raise MolgenInputError(f"--shard must look like i/n (e.g. 3/16), got {text!r}") from None
     if not 0 <= i < n:
-        raise ValueError(f"--shard {text}: need 0 <= i < n")
+        raise MolgenInputError(f"--shard {text}: need 0 <= i < n")
     return i, n
 
 
@@ -158,7 +159,7 @@ def run_cli(args: argparse.Namespace) -> ProcessReport:
         print(report.summary())
         return report
     if not args.raw:
-        raise ValueError("molgen data pubchem3d needs --raw DIR (or --merge N)")
+        raise MolgenInputError("molgen data pubchem3d needs --raw DIR (or --merge N)")
     shard = parse_slice(args.shard) if args.shard else None
     builder = PubChem3D(args.raw, remove_hs=args.remove_hs, shard=shard, max_atoms=args.max_atoms, seed=args.seed)
     return builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,

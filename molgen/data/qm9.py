@@ -56,6 +56,7 @@ from molgen.data.qm9_raw import (
 )
 from molgen.data.splits import permutation_split
 from molgen.data.template import DatasetBuilder, ProcessReport, RawRecord, raw_dir
+from molgen.errors import MolgenInputError
 
 #: Number of molecules in the published QM9 (GDB-9 subset), ids 1..133885; defines the EDM split.
 QM9_NUM_GDB = 133_885
@@ -259,7 +260,7 @@ def make_qm9_builder(source: str = "auto", folder: str | os.PathLike | None = No
         except ImportError:
             raise FileNotFoundError(f"no QM9 raw files in {folder} and qm9pack is not installed; "
                                     "pip install qm9pack, or rerun with --download") from None
-    raise ValueError(f"unknown QM9 source {source!r}; choose auto, tg, xyz or qm9pack")
+    raise MolgenInputError(f"unknown QM9 source {source!r}; choose auto, tg, xyz or qm9pack")
 
 
 def prepare_qm9(source: str = "auto", raw: str | os.PathLike | None = None, *, root: str | os.PathLike | None = None,

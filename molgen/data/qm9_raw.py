@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from molgen.errors import MolgenInputError
+
 #: Per-molecule properties kept from every QM9 source (order of the XYZ properties line).
 PROPERTY_NAMES: tuple[str, ...] = (
     "A", "B", "C", "mu", "alpha", "homo", "lumo", "gap", "r2", "zpve", "u0", "u298", "h298", "g298", "cv",
@@ -36,7 +38,7 @@ QM9PACK_COLUMNS: dict[str, str] = {
 QM9PACK_REQUIRED: tuple[str, ...] = ("Index", "SMILES", "InChi", "Elements", "XYZ_Ang", *QM9PACK_COLUMNS)
 
 
-class QM9FormatError(ValueError):
+class QM9FormatError(MolgenInputError):
     """A QM9 raw file that does not follow its published format (message names file and line)."""
 
 

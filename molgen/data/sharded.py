@@ -36,6 +36,7 @@ from molgen.atomic import write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.store import StoreWriter, merge_stores
+from molgen.errors import MolgenInputError
 
 MANIFEST = "manifest.json"
 #: read size when concatenating shard stores (shards are small; a big block would dominate peak memory)
@@ -108,7 +109,7 @@ def _check_params(work: Path, params: dict[str, Any]) -> None:
     text = json.dumps(params, sort_keys=True, default=str)
     if path.exists():
         if path.read_text() != text:
-            raise ValueError(f"{work} holds shards made with other settings ({path.read_text()}); "
+            raise MolgenInputError(f"{work} holds shards made with other settings ({path.read_text()}); "
                              f"remove it or use the same settings ({text})")
         return
     work.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ from molgen.data.sharded import Shard, ShardReport, merge_shards, run_shards, sh
 from molgen.data.stats import compute_statistics
 from molgen.data.store import OPTIONAL_FEATURES, MolStore
 from molgen.data.template import DatasetBuilder, ProcessReport, RawRecord, error_from_exception, processed_dir
+from molgen.errors import MolgenInputError
 
 
 class ShardedBuilder(DatasetBuilder):
@@ -107,7 +108,7 @@ class ShardedBuilder(DatasetBuilder):
         reports = run_shards(fn, self.shards(), work, self.stores(), self.signature(), workers=workers,
                              total=self.num_shards(), progress=progress, desc=f"processing {self.name}")
         if not reports:
-            raise ValueError(f"{self.name}: the raw input holds no records (no shards to process)")
+            raise MolgenInputError(f"{self.name}: the raw input holds no records (no shards to process)")
         errors = [e for r in reports for e in r.rejects]
         if strict and errors:
             errors[0].raise_()

@@ -48,6 +48,7 @@ import torch
 
 from molgen.atomic import replace_dir, write_text_atomic
 from molgen.chem.molgraph import MolGraph
+from molgen.errors import MolgenInputError
 
 FORMAT_VERSION = 1
 OPTIONAL_FEATURES: tuple[str, ...] = ("is_aromatic", "is_in_ring", "hybridization")
@@ -60,7 +61,7 @@ _BOND_COLUMNS: dict[str, tuple[str, tuple[int, ...]]] = {"bond_index": ("<i4", (
 _TEXT_COLUMNS: tuple[str, ...] = ("names", "smiles", "props")
 
 
-class StoreError(ValueError):
+class StoreError(MolgenInputError):
     """A store folder that is missing, incomplete or inconsistent."""
 
 

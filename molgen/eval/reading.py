@@ -16,6 +16,8 @@ from pathlib import Path
 
 from rdkit import Chem, rdBase
 
+from molgen.errors import MolgenInputError
+
 
 @dataclass(frozen=True)
 class BadRecord:
@@ -101,7 +103,7 @@ def _smiles_lines(path: Path) -> Iterator[tuple[int, str, str]]:
             reader = csv.reader(handle)
             header = [h.strip().lower() for h in next(reader, [])]
             if "smiles" not in header:
-                raise ValueError(f"{path}: line 1: CSV header has no 'smiles' column (columns: {header})")
+                raise MolgenInputError(f"{path}: line 1: CSV header has no 'smiles' column (columns: {header})")
             col, name_col = header.index("smiles"), header.index("name") if "name" in header else None
             for line_no, row in enumerate(reader, start=1):
                 if len(row) > col and row[col].strip():

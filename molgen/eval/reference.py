@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rdkit import Chem
 
+from molgen.errors import MolgenInputError
 from molgen.eval.reading import read_molecules
 from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData
 from molgen.eval.runner import compute_rows
@@ -28,7 +29,7 @@ def reference_molecules(spec: str | Path, root: str | Path | None = None) -> tup
     if path.is_file():
         read = read_molecules(path)
         if not read.mols:
-            raise ValueError(f"reference {path}: no readable molecules ({len(read.bad)} bad records)")
+            raise MolgenInputError(f"reference {path}: no readable molecules ({len(read.bad)} bad records)")
         is_sdf = path.name.lower().removesuffix(".gz").endswith((".sdf", ".mol", ".sd"))
         return str(path), read.mols, is_sdf
     if path.suffix or "/" in str(spec):

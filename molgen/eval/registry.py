@@ -23,6 +23,8 @@ from importlib import resources
 import yaml
 from rdkit import Chem
 
+from molgen.errors import MolgenInputError
+
 Rows = list[dict]
 ComputeFn = Callable[[list[Chem.Mol], "EvalOptions"], Rows]
 SummarizeFn = Callable[[Rows, "ReferenceData | None", "EvalOptions"], dict]
@@ -98,10 +100,10 @@ def load_preset(name: str) -> list[str]:
     """Metric group names listed by preset ``name`` (``presets/<name>.yaml``, key ``groups``)."""
     path = resources.files("molgen.eval") / "presets" / f"{name}.yaml"
     if not path.is_file():
-        raise ValueError(f"unknown metrics preset {name!r}; available: {', '.join(available_presets())}")
+        raise MolgenInputError(f"unknown metrics preset {name!r}; available: {', '.join(available_presets())}")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
-        raise ValueError(f"preset file {path}: expected a mapping with a 'groups' list")
+        raise MolgenInputError(f"preset file {path}: expected a mapping with a 'groups' list")
     return [str(g) for g in data["groups"]]
 
 
@@ -116,7 +118,7 @@ def resolve_metrics(metrics: str | list[str]) -> list[MetricGroup]:
         expanded = load_preset(name) if name in presets and name not in groups else [name]
         for group_name in expanded:
             if group_name not in groups:
-                raise ValueError(
+                raise MolgenInputError(
                     f"unknown metric group {group_name!r}; groups: {', '.join(sorted(groups))}; "
                     f"presets: {', '.join(sorted(presets))}"
                 )

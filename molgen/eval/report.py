@@ -17,6 +17,7 @@ from pathlib import Path
 from rdkit import Chem
 
 from molgen.atomic import replace_dir
+from molgen.errors import MolgenInputError
 from molgen.eval.runner import EvaluationResult
 
 #: Columns written first in the per-molecule CSV.
@@ -100,10 +101,10 @@ def check_replaceable(out: Path) -> None:
     if not out.exists():
         return
     if not out.is_dir():
-        raise ValueError(f"output path {out} exists and is not a folder")
+        raise MolgenInputError(f"output path {out} exists and is not a folder")
     foreign = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES)
     if foreign:
-        raise ValueError(
+        raise MolgenInputError(
             f"refusing to replace output folder {out}: it holds files molgen evaluate did not write "
             f"({', '.join(foreign[:5])}); choose another --out"
         )

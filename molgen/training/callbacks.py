@@ -13,10 +13,12 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from molgen.atomic import atomic_path
 from molgen.chem.featurize import reconstruct_mol
 from molgen.diffusion.sampler import fixed_or_sampled_atoms, sample_batch
+from molgen.safe_load import load_checkpoint
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Writes each checkpoint to a temporary file and renames it into place (never half-written)."""
+    """Writes each checkpoint to a temporary file and renames it into place (never half-written),
+    and reads checkpoints only through the safe, weights-only reader."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike,
                         storage_options: Any | None = None) -> None:
@@ -24,6 +26,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             super().save_checkpoint(checkpoint, tmp, storage_options)
+
+    def load_checkpoint(self, path: str | os.PathLike, map_location: Any = None,
+                        weights_only: bool | None = None) -> dict[str, Any]:
+        """``--resume`` reads through :func:`molgen.safe_load.load_checkpoint` (never runs code from the file)."""
+        return load_checkpoint(path, map_location=map_location or "cpu")
 
 
 class SampleEvaluateCallback(L.Callback):

@@ -1,6 +1,8 @@
 """Sampling from a checkpoint: ``sample(ckpt, num, ...) -> list[MolGraph]`` and ``write_samples`` to SDF.
 
 The same checkpoint, seed, number of molecules and batch size give the same molecules.
+Arguments are checked before any work (``--num``, ``--batch-size`` >= 1, ``--atoms`` in
+1..:data:`MAX_ATOMS`, ``--steps`` in 1..the trained number of steps).
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ from tqdm import tqdm
 
 from molgen.chem.featurize import reconstruct_mol
 from molgen.chem.molgraph import MolGraph
-from molgen.chem.sdf import write_sdf
+from molgen.chem.sdf import rdkit_unsafe, write_sdf
 from molgen.config.load import config_from_dict
 from molgen.config.schema import ExperimentConfig
 from molgen.diffusion.process import MolecularDiffusion
 from molgen.diffusion.sampler import fixed_or_sampled_atoms, num_jumps, sample_batch
+from molgen.errors import check_positive
 from molgen.training.module import DiffusionModule
 from molgen.training.train import read_checkpoint
+
+#: Most atoms per sampled molecule (``--atoms``): every pair of atoms is an edge of the denoiser, and the
+#: datasets molgen trains on hold at most a few hundred atoms per molecule.
+MAX_ATOMS = 999
 
 
 def load_for_sampling(ckpt: str | os.PathLike, device: str | torch.device = "cpu"
@@ -41,9 +48,11 @@ def sample(ckpt: str | os.PathLike, num: int, steps: int | None = None, atoms: i
     ``atoms`` fixes the atom count of every molecule; otherwise counts are drawn
     from the training histogram stored in the checkpoint.
     """
-    if num < 1 or batch_size < 1:
-        raise ValueError(f"num and batch_size must be >= 1, got {num} and {batch_size}")
+    check_positive("--num", num)
+    check_positive("--batch-size", batch_size)
+    check_positive("--atoms", atoms, MAX_ATOMS)
     model, diffusion, _ = load_for_sampling(ckpt, device)
+    check_positive("--steps", steps, diffusion.num_steps)  # the trained number of steps is the most
     return sample_with(model, diffusion, num, steps, atoms, seed, batch_size, device, progress)
 
 
@@ -77,6 +86,9 @@ def write_samples(molecules: list[MolGraph], path: str | os.PathLike) -> dict[st
     sanitized = 0
     with rdBase.BlockLogs():  # RDKit's messages go into the rdkit_error property instead of the terminal
         for graph in molecules:
+            if reason := rdkit_unsafe(graph):  # written by molgen itself (see molgen.chem.sdf.RDKIT_MAX_DEGREE)
+                graph.props.update(rdkit_sanitized=0, rdkit_error=f"not given to RDKit: {reason}")
+                continue
             result = reconstruct_mol(graph)
             graph.props["rdkit_sanitized"] = int(result.sanitized)
             if result.error:

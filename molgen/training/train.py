@@ -4,6 +4,7 @@ Layout of ``trainer.output_dir``::
 
     config.yaml              the resolved config of the run
     checkpoints/last.ckpt    latest state (every ``checkpoint_every`` steps and at the end); --resume reads it
+                             (or the newest valid step=*.ckpt when it is missing or unreadable)
     checkpoints/step=*.ckpt  the most recent periodic checkpoint
     logs/                    CSV metrics (and wandb/ when enabled)
 """
@@ -15,54 +16,60 @@ import os
 from pathlib import Path
 
 import lightning as L
-import torch
 import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
 
 from molgen.atomic import write_text_atomic
 from molgen.config.load import config_from_dict, config_to_dict
 from molgen.config.schema import ExperimentConfig
+from molgen.safe_load import load_checkpoint
 from molgen.training.callbacks import AtomicCheckpointIO, SampleEvaluateCallback
 from molgen.training.datamodule import MolDataModule, open_train_split
 from molgen.training.module import DiffusionModule
+from molgen.training.snapshots import WallClockSnapshots
+from molgen.training.run_dir import check_new_run, clear_old_run, resume_checkpoint
 
 
 def checkpoint_dir(config: ExperimentConfig) -> Path:
     return Path(config.trainer.output_dir) / "checkpoints"
 
 
-def train(config: ExperimentConfig, resume: bool = False, init_from: str | os.PathLike | None = None) -> Path:
-    """Train (or, with ``resume``, continue from ``checkpoints/last.ckpt``); returns the final checkpoint path.
+def train(config: ExperimentConfig, resume: bool = False, init_from: str | os.PathLike | None = None,
+          force: bool = False) -> Path:
+    """Train (or, with ``resume``, continue from the newest valid checkpoint); returns the final checkpoint path.
 
     ``init_from`` loads the denoiser and EMA weights of another checkpoint first (fine-tuning).
+    A new run refuses a non-empty ``trainer.output_dir`` unless ``force`` (see :mod:`molgen.training.run_dir`).
     """
+    out = Path(config.trainer.output_dir)
+    ckpt_path = str(resume_checkpoint(checkpoint_dir(config))) if resume else None
+    if not resume and rank_zero_only.rank == 0:  # DDP children start after rank 0 wrote config.yaml
+        check_new_run(out, force)
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)
     train_set, marginals = open_train_split(config.dataset)
     module = DiffusionModule(config_to_dict(config), marginals.to_dict())
     if init_from is not None:
         _load_weights(module, Path(init_from))
-    ckpt_path = None
-    last = checkpoint_dir(config) / "last.ckpt"
-    if resume:
-        if not last.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint to resume from at {last}")
-        ckpt_path = str(last)
     data = MolDataModule(train_set, config.batching, config.dataset.num_workers, config.trainer.seed)
     trainer = build_trainer(config)  # after everything that can reject the config: nothing is written before
     if trainer.is_global_zero:
-        _write_config(config, Path(config.trainer.output_dir) / "config.yaml")
+        if force and not resume:
+            clear_old_run(out)
+        _write_config(config, out / "config.yaml")
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
-    trainer.save_checkpoint(last)
+    last = checkpoint_dir(config) / "last.ckpt"
+    trainer.save_checkpoint(last, weights_only=False)
     return last
 
 
-def finetune(config: ExperimentConfig, ckpt: str | os.PathLike) -> Path:
+def finetune(config: ExperimentConfig, ckpt: str | os.PathLike, force: bool = False) -> Path:
     """Train on ``config``'s dataset starting from ``ckpt``'s weights; the architecture comes from ``ckpt``."""
     saved = config_from_dict(read_checkpoint(Path(ckpt))["config"], source=str(ckpt))
     if saved.model != config.model:
         print(f"finetune: using the model section of {ckpt} (the config's model section differs)")
-    return train(dataclasses.replace(config, model=saved.model), init_from=ckpt)
+    return train(dataclasses.replace(config, model=saved.model), init_from=ckpt, force=force)
 
 
 def build_trainer(config: ExperimentConfig) -> L.Trainer:
@@ -70,7 +77,7 @@ def build_trainer(config: ExperimentConfig) -> L.Trainer:
     out = Path(t.output_dir)
     periodic = ModelCheckpoint(dirpath=checkpoint_dir(config), filename="{step}", save_last=True,
                                every_n_train_steps=t.checkpoint_every, save_top_k=1, monitor="step", mode="max")
-    callbacks: list[L.Callback] = [periodic]
+    callbacks: list[L.Callback] = [periodic, WallClockSnapshots(t.snapshot_minutes, checkpoint_dir(config))]
     if config.sample_eval.every_n_steps > 0:
         s = config.sample_eval
         callbacks.append(SampleEvaluateCallback(s.every_n_steps, s.num_molecules, s.steps, t.seed))
@@ -100,12 +107,11 @@ def _loggers(config: ExperimentConfig, out: Path) -> list[Logger] | bool:
 
 
 def read_checkpoint(path: Path) -> dict:
-    """hyper_parameters (config, marginals) and state_dict of a molgen training checkpoint."""
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    if "hyper_parameters" not in ckpt or "config" not in ckpt["hyper_parameters"]:
-        raise ValueError(f"{path}: not a molgen training checkpoint (no hyper_parameters.config)")
+    """hyper_parameters (config, marginals) and state_dict of a molgen training checkpoint.
+
+    Read by :func:`molgen.safe_load.load_checkpoint`: nothing in the file can run code.
+    """
+    ckpt = load_checkpoint(path)
     return {**ckpt["hyper_parameters"], "state_dict": ckpt["state_dict"]}
 
 

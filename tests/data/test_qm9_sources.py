@@ -160,10 +160,10 @@ def test_cli_runs_and_reports_errors(tg_raw, tmp_path, capsys):
     assert "qm9: kept 93" in capsys.readouterr().out
     assert data_main(argv) == 0 and "cached" in capsys.readouterr().out
     (tg_raw / "gdb9.sdf.csv").write_text("id,A\n")
-    assert data_main([*argv, "--force"]) == 1
+    assert data_main([*argv, "--force"]) == 2
     assert "gdb9.sdf.csv, line 1" in capsys.readouterr().err
     assert (root / "processed" / "qm9" / "report.json").is_file()  # the earlier output survives
-    assert data_main(["qm9", "--source", "xyz", "--raw-dir", str(tmp_path / "none"), "--root", str(root)]) == 1
+    assert data_main(["qm9", "--source", "xyz", "--raw-dir", str(tmp_path / "none"), "--root", str(root)]) == 2
     assert data_main(["nope"]) == 2
 
 

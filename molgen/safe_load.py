@@ -1,0 +1,127 @@
+"""Reading files that are pickles underneath, without ever running code from them.
+
+* Checkpoints (``.ckpt``): :func:`load_checkpoint` uses ``torch.load(weights_only=True)``
+  with the explicit allow-list :func:`checkpoint_globals`, scoped by
+  ``torch.serialization.safe_globals``; sampling, fine-tuning, ``--resume`` (Lightning
+  reads through :class:`molgen.training.callbacks.AtomicCheckpointIO`) and the Python API
+  all read through it.
+* Dataset pickles (GEOM-Drugs ``rdkit_folder/drugs/*.pickle``, CrossDocked ``index.pkl``):
+  :func:`load_pickle` uses :class:`RestrictedUnpickler`, whose ``find_class`` allows only
+  :data:`PICKLE_GLOBALS` (RDKit molecules, builtin containers, numpy arrays and scalars).
+
+Anything else, a truncated, empty or random file included, is an :class:`UnsafeFileError`
+(one line, naming the file and, for a refused global, its name); nothing in the file runs.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import io
+import os
+import pickle
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from molgen.errors import UnsafeFileError, check_regular_file, one_line
+
+
+def checkpoint_globals() -> list[type]:
+    """Classes a molgen checkpoint may hold beyond tensors and builtin containers (imported lazily).
+
+    Lightning stores ``hyper_parameters`` as a plain dict today; older releases wrote an AttributeDict.
+    """
+    from lightning.fabric.utilities.data import AttributeDict
+
+    return [AttributeDict]
+
+
+CHECKPOINT_ERROR = "not a molgen checkpoint or unsafe content"
+
+#: ``(module, name)`` pairs a dataset pickle may reference (after Python 2 -> 3 renaming).
+PICKLE_GLOBALS: frozenset[tuple[str, str]] = frozenset({
+    ("rdkit.Chem.rdchem", "Mol"), ("rdkit.Chem.rdchem", "Conformer"),
+    *(("builtins", n) for n in ("list", "dict", "tuple", "set", "frozenset", "int", "float", "complex",
+                                 "str", "bytes", "bytearray", "bool", "object")),
+    ("copyreg", "_reconstructor"),  # protocol-2 pickles of builtin subclasses; the class is checked too
+    ("collections", "OrderedDict"), ("collections", "defaultdict"),
+    *((m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("_reconstruct", "scalar")),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+})
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """The raw dict of a molgen/Lightning checkpoint, read without running code.
+
+    Raises ``FileNotFoundError`` (missing) or :class:`UnsafeFileError` (anything that is not
+    a checkpoint made of tensors, builtin containers and :func:`checkpoint_globals`).
+    """
+    import torch
+
+    path = Path(path)
+    check_regular_file(path, "checkpoint")
+    try:
+        with torch.serialization.safe_globals(checkpoint_globals()):
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, zipfile.BadZipFile,
+            UnicodeDecodeError, AttributeError, ImportError, IndexError, KeyError) as exc:
+        raise UnsafeFileError(f"{path}: {CHECKPOINT_ERROR} ({_reason(exc)})") from None
+    problem = _checkpoint_problem(ckpt)
+    if problem:
+        raise UnsafeFileError(f"{path}: {CHECKPOINT_ERROR} ({problem})")
+    return ckpt
+
+
+def _checkpoint_problem(ckpt: Any) -> str:
+    if not isinstance(ckpt, dict):
+        return f"holds a {type(ckpt).__name__}, not a dict"
+    if not isinstance(ckpt.get("state_dict"), dict):
+        return "no state_dict"
+    if not all(type(v).__name__ in ("Tensor", "Parameter") for v in ckpt["state_dict"].values()):
+        return "state_dict holds non-tensor values"
+    hparams = ckpt.get("hyper_parameters")
+    if not isinstance(hparams, dict) or not isinstance(hparams.get("config"), dict):
+        return "no hyper_parameters.config"
+    if not isinstance(hparams.get("marginals"), dict):
+        return "no hyper_parameters.marginals"
+    return ""
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text) or re.search(r"unsupported global ([\w.]+)",
+                                                                                    text, re.I)
+    if refused:
+        return f"forbidden global {refused.group(1)}"
+    first = one_line(text)[:120] or "no detail"
+    return f"{type(exc).__name__}: {first}"
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that builds only :data:`PICKLE_GLOBALS`; any other global is an :class:`UnsafeFileError`."""
+
+    def __init__(self, file: io.BufferedIOBase, source: str):
+        super().__init__(file)
+        self.source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name),
+                                                       (_compat_pickle.IMPORT_MAPPING.get(module, module), name))
+        if (module, name) not in PICKLE_GLOBALS:
+            raise UnsafeFileError(f"{self.source}: refused to unpickle: forbidden global {module}.{name}")
+        return super().find_class(module, name)
+
+
+def load_pickle(path: str | os.PathLike) -> Any:
+    """Unpickle ``path`` with :class:`RestrictedUnpickler`; every failure is one :class:`UnsafeFileError` line."""
+    path = Path(path)
+    check_regular_file(path, "pickle file")
+    with open(path, "rb") as handle:
+        try:
+            return RestrictedUnpickler(handle, str(path)).load()
+        except UnsafeFileError:
+            raise
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError,
+                KeyError, RuntimeError, UnicodeDecodeError, MemoryError) as exc:
+            raise UnsafeFileError(f"{path}: cannot unpickle ({type(exc).__name__}: {one_line(exc)[:120]})") from None
