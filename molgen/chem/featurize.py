@@ -167,12 +167,14 @@ def _atom_features(mol: Chem.Mol) -> dict[str, torch.Tensor]:
     }
 
 
-def reconstruct_mol(graph: MolGraph, *, sanitize: bool = True) -> ReconstructResult:
+def reconstruct_mol(graph: MolGraph, *, sanitize: bool = True, implicit_hydrogens: bool = False
+                    ) -> ReconstructResult:
     """Build an RDKit molecule carrying ``graph``'s atoms, formal charges, bonds and coordinates.
 
     Hydrogens are taken to be explicit atoms (``NoImplicit`` is set), so RDKit
-    never invents hydrogens. Sanitisation failures (bad valence, unkekulisable
-    aromatic ring) are returned in the result, not raised.
+    never invents hydrogens; with ``implicit_hydrogens`` (a heavy-atom graph) RDKit
+    fills each atom's remaining valence with implicit hydrogens instead. Sanitisation
+    failures (bad valence, unkekulisable aromatic ring) are returned in the result, not raised.
     """
     rw = Chem.RWMol()
     aromatic_atoms = set()
@@ -184,7 +186,7 @@ def reconstruct_mol(graph: MolGraph, *, sanitize: bool = True) -> ReconstructRes
     for k, (t, q) in enumerate(zip(graph.atom_types.tolist(), graph.charges.tolist(), strict=True)):
         atom = Chem.Atom(ATOMIC_NUMBERS[t])
         atom.SetFormalCharge(int(q))
-        atom.SetNoImplicit(True)
+        atom.SetNoImplicit(not implicit_hydrogens)
         atom.SetIsAromatic(k in aromatic_atoms)
         rw.AddAtom(atom)
     if graph.num_bonds:

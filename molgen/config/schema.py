@@ -90,6 +90,7 @@ class TrainerConfig:
     log_every: int = 50
     output_dir: str = "checkpoints/run"
     seed: int = 42
+    snapshot_minutes: list[float] = field(default_factory=list)  # keep checkpoints/minutes=<m>.ckpt
 
 
 @dataclass

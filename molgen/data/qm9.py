@@ -88,12 +88,14 @@ def included_from_uncharacterized(path: str | os.PathLike) -> np.ndarray:
 class _QM9Builder(DatasetBuilder):
     """Shared parts: name, split by GDB id, the perception path for coordinate-only sources."""
 
-    name: ClassVar[str] = "qm9"
+    name: str = "qm9"  # "qm9_noh" with remove_hs
     source: ClassVar[str]
 
-    def __init__(self, limit: int | None = None, kekulize: bool = True):
+    def __init__(self, limit: int | None = None, kekulize: bool = True, remove_hs: bool = False):
         self.limit = limit
         self.kekulize = kekulize
+        self.remove_hs = remove_hs
+        self.name = "qm9_noh" if remove_hs else "qm9"  # heavy atoms only: its own processed dataset
         self._main_split: dict[int, str] | None = None
 
     @abstractmethod
@@ -101,7 +103,7 @@ class _QM9Builder(DatasetBuilder):
         """Sorted GDB ids of the characterised molecules (the population the split permutes)."""
 
     def signature(self) -> dict[str, object]:
-        return {"source": self.source, "limit": self.limit, "kekulize": self.kekulize}
+        return {"source": self.source, "limit": self.limit, "kekulize": self.kekulize, "remove_hs": self.remove_hs}
 
     def split_of(self, graph: MolGraph) -> str:
         if self._main_split is None:
@@ -119,7 +121,11 @@ class _QM9Builder(DatasetBuilder):
         if result.mol is None:
             return RecordError(record.file, record.index, result.reason or "bond perception failed", result.detail)
         props = {"gdb_id": rec.gdb_id, **rec.props}
-        return featurize_mol(result.mol, name=f"gdb_{rec.gdb_id}", props=props, kekulize=self.kekulize)
+        return self.finish(featurize_mol(result.mol, name=f"gdb_{rec.gdb_id}", props=props, kekulize=self.kekulize))
+
+    def finish(self, graph: MolGraph) -> MolGraph:
+        """The stored graph: hydrogens dropped (after bond perception and featurisation) with ``remove_hs``."""
+        return graph.heavy_atoms() if self.remove_hs else graph
 
 
 class QM9TGBuilder(_QM9Builder):
@@ -127,8 +133,9 @@ class QM9TGBuilder(_QM9Builder):
 
     source: ClassVar[str] = "tg"
 
-    def __init__(self, folder: str | os.PathLike, limit: int | None = None, kekulize: bool = True):
-        super().__init__(limit, kekulize)
+    def __init__(self, folder: str | os.PathLike, limit: int | None = None, kekulize: bool = True,
+                 remove_hs: bool = False):
+        super().__init__(limit, kekulize, remove_hs)
         self.folder = Path(folder)
         for name in TG_FILES:
             if not (self.folder / name).is_file():
@@ -162,7 +169,7 @@ class QM9TGBuilder(_QM9Builder):
         block, gdb_id, props = record.payload
         graph = graph_from_sdf_block(block, record.file, record.index, kekulize=self.kekulize)
         graph.props = {"gdb_id": gdb_id, **props}
-        return graph
+        return self.finish(graph)
 
 
 class QM9XYZBuilder(_QM9Builder):
@@ -171,8 +178,9 @@ class QM9XYZBuilder(_QM9Builder):
     source: ClassVar[str] = "xyz"
 
     def __init__(self, tarball: str | os.PathLike, uncharacterized: str | os.PathLike, limit: int | None = None,
-                 kekulize: bool = True):
-        super().__init__(limit, kekulize)
+                 kekulize: bool = True,
+                 remove_hs: bool = False):
+        super().__init__(limit, kekulize, remove_hs)
         self.tarball, self.uncharacterized = Path(tarball), Path(uncharacterized)
         for path in (self.tarball, self.uncharacterized):
             if not path.is_file():
@@ -214,8 +222,9 @@ class QM9PackBuilder(_QM9Builder):
 
     source: ClassVar[str] = "qm9pack"
 
-    def __init__(self, data_dir: str | os.PathLike | None = None, limit: int | None = None, kekulize: bool = True):
-        super().__init__(limit, kekulize)
+    def __init__(self, data_dir: str | os.PathLike | None = None, limit: int | None = None, kekulize: bool = True,
+                 remove_hs: bool = False):
+        super().__init__(limit, kekulize, remove_hs)
         self.files = qm9pack_files(data_dir)
 
     def included_ids(self) -> np.ndarray:
@@ -235,7 +244,7 @@ class QM9PackBuilder(_QM9Builder):
 
 def make_qm9_builder(source: str = "auto", folder: str | os.PathLike | None = None, *,
                      root: str | os.PathLike | None = None, limit: int | None = None,
-                     download: bool = False, kekulize: bool = True) -> _QM9Builder:
+                     download: bool = False, kekulize: bool = True, remove_hs: bool = False) -> _QM9Builder:
     """Pick the QM9 source (see module docstring); ``download`` fetches the XYZ tarball when nothing is there."""
     folder = Path(folder) if folder is not None else raw_dir("qm9", root)
     has_tg = all((folder / name).is_file() for name in TG_FILES)
@@ -248,15 +257,15 @@ def make_qm9_builder(source: str = "auto", folder: str | os.PathLike | None = No
         else:
             source = "qm9pack"
     if source == "tg":
-        return QM9TGBuilder(folder, limit, kekulize)
+        return QM9TGBuilder(folder, limit, kekulize, remove_hs)
     if source == "xyz":
         if download:
             fetch(XYZ_TARBALL, folder)
             fetch(UNCHARACTERIZED, folder)
-        return QM9XYZBuilder(folder / XYZ_TARBALL.name, folder / UNCHARACTERIZED.name, limit, kekulize)
+        return QM9XYZBuilder(folder / XYZ_TARBALL.name, folder / UNCHARACTERIZED.name, limit, kekulize, remove_hs)
     if source == "qm9pack":
         try:
-            return QM9PackBuilder(limit=limit, kekulize=kekulize)
+            return QM9PackBuilder(limit=limit, kekulize=kekulize, remove_hs=remove_hs)
         except ImportError:
             raise FileNotFoundError(f"no QM9 raw files in {folder} and qm9pack is not installed; "
                                     "pip install qm9pack, or rerun with --download") from None
@@ -265,12 +274,16 @@ def make_qm9_builder(source: str = "auto", folder: str | os.PathLike | None = No
 
 def prepare_qm9(source: str = "auto", raw: str | os.PathLike | None = None, *, root: str | os.PathLike | None = None,
                 force: bool = False, workers: int = 1, limit: int | None = None, download: bool = False,
-                strict: bool = False, progress: bool = True, kekulize: bool = True) -> ProcessReport:
+                strict: bool = False, progress: bool = True, kekulize: bool = True, remove_hs: bool = False
+                ) -> ProcessReport:
     """Process QM9 into ``<root>/processed/qm9/`` (cached unless ``force``); see the module docstring.
 
     ``kekulize`` (default, as EQGAT-diff reads QM9): bonds are Kekulé classes 1..3, never aromatic.
+    ``remove_hs``: heavy atoms only, into ``processed/qm9_noh``; a model trained on it writes its
+    molecules with the implied hydrogens placed in 3D (:mod:`molgen.chem.hydrogens`).
     """
-    builder = make_qm9_builder(source, raw, root=root, limit=limit, download=download, kekulize=kekulize)
+    builder = make_qm9_builder(source, raw, root=root, limit=limit, download=download, kekulize=kekulize,
+                               remove_hs=remove_hs)
     return builder.process(root, force=force, workers=workers, strict=strict, progress=progress)
 
 
@@ -284,10 +297,12 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="process only the first N raw records")
     parser.add_argument("--aromatic", action="store_true",
                         help="keep RDKit's aromatic bond class (default: Kekulé bonds, as EQGAT-diff)")
+    parser.add_argument("--remove-hs", action="store_true",
+                        help="heavy atoms only, as processed/qm9_noh (hydrogens are added back when sampling)")
 
 
 def run_cli(args: argparse.Namespace) -> ProcessReport:
     """Run :func:`prepare_qm9` from parsed ``molgen data qm9`` arguments."""
     return prepare_qm9(args.source, args.raw_dir, root=args.root, force=args.force, workers=args.workers,
                        limit=args.limit, download=args.download, strict=args.strict, progress=not args.no_progress,
-                       kekulize=not args.aromatic)
+                       kekulize=not args.aromatic, remove_hs=args.remove_hs)

@@ -12,10 +12,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from molgen.chem.vocab import EXTRA_ATOM_FEATURES, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES
+from molgen.chem.vocab import EXTRA_ATOM_FEATURES, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES, element_index
 
 #: Optional atom-level categorical features and their number of classes (the vocabulary's table).
 EXTRA_FEATURES: dict[str, int] = EXTRA_ATOM_FEATURES
+HYDROGEN = element_index("H")
 
 
 @dataclass
@@ -54,6 +55,11 @@ class Marginals:
             if value.numel() != size:
                 raise ValueError(f"marginals.extras.{name} has {value.numel()} entries, expected {size}")
             self.extras[name] = value
+
+    @property
+    def has_hydrogens(self) -> bool:
+        """False for heavy-atom training data: the model then never generates H (see molgen.chem.hydrogens)."""
+        return bool(self.atom_types[HYDROGEN] > 0)
 
     def sample_num_atoms(self, num: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw ``num`` atom counts from the histogram: [num] long."""

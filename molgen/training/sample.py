@@ -16,6 +16,7 @@ from torch import nn
 from tqdm import tqdm
 
 from molgen.chem.featurize import reconstruct_mol
+from molgen.chem.hydrogens import add_hydrogens
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.sdf import rdkit_unsafe, write_sdf
 from molgen.config.load import config_from_dict
@@ -59,7 +60,12 @@ def sample(ckpt: str | os.PathLike, num: int, steps: int | None = None, atoms: i
 def sample_with(model: nn.Module, diffusion: MolecularDiffusion, num: int, steps: int | None = None,
                 atoms: int | None = None, seed: int = 0, batch_size: int = 64, device: str | torch.device = "cpu",
                 progress: bool = True) -> list[MolGraph]:
-    """:func:`sample` for an already loaded model and diffusion."""
+    """:func:`sample` for an already loaded model and diffusion.
+
+    A model trained on heavy atoms only (no H in its marginals) generates heavy-atom graphs; each is
+    completed with its implied hydrogens, placed in 3D (:func:`molgen.chem.hydrogens.add_hydrogens`).
+    One RDKit cannot sanitise stays a heavy-atom graph and carries ``rdkit_error``.
+    """
     counts = fixed_or_sampled_atoms(diffusion, num, atoms, torch.Generator().manual_seed(seed))  # [num]
     chunks = list(torch.split(counts, batch_size))
     bar = tqdm(total=len(chunks) * num_jumps(diffusion.num_steps, steps), disable=not progress, desc="sampling",
@@ -70,9 +76,12 @@ def sample_with(model: nn.Module, diffusion: MolecularDiffusion, num: int, steps
         batch = sample_batch(model, diffusion, chunk.to(device), steps=steps, generator=generator, device=device,
                              on_step=lambda _: bar.update(1))
         for graph in batch.to_graphs():
-            out.append(graph)
-            graph.name = f"sample_{len(out) - 1}"
+            graph.name = f"sample_{len(out)}"
             graph.props = {"seed": seed, "steps": steps or diffusion.num_steps}
+            if not diffusion.marginals.has_hydrogens:
+                graph, error = add_hydrogens(graph)
+                graph.props["hydrogens"] = "implied by RDKit, 3D from the heavy atoms" if error is None else "none"
+            out.append(graph)
     bar.close()
     return out
 

@@ -183,3 +183,15 @@ def test_qm9_bonds_are_kekule_by_default_and_aromatic_on_request(tg_raw, tmp_pat
     for split in ("train", "val", "test"):  # the same molecules either way
         for g in ProcessedDataset(tmp_path / "k", "qm9", split):
             assert canonical_smiles(reconstruct_mol(g).mol) == g.smiles
+
+
+def test_remove_hs_writes_heavy_atom_qm9_as_its_own_dataset(tg_raw, tmp_path):
+    report = QM9TGBuilder(tg_raw, remove_hs=True).process(tmp_path / "data", progress=False, log=None)
+    assert report.total_kept == 93 and report.name == "qm9_noh"
+    full = {g.name: g for g in QM9TGBuilder(tg_raw).iter_records() if hasattr(g, "atom_types")}
+    heavy = [g for split in ("train", "val", "test") for g in ProcessedDataset(tmp_path / "data", "qm9_noh", split)]
+    assert len(heavy) == 93
+    assert all(0 not in g.atom_types.tolist() for g in heavy)  # no H (index 0) anywhere
+    assert all(g.num_atoms == int((full[g.name].atom_types != 0).sum()) for g in heavy)
+    stats = ProcessedDataset(tmp_path / "data", "qm9_noh", "train").statistics
+    assert stats.atom_type_counts[0] == 0 and stats.num_molecules > 0
