@@ -20,6 +20,7 @@ import io
 import os
 import pickle
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     path = Path(path)
     check_regular_file(path, "checkpoint")
     try:
-        with torch.serialization.safe_globals(checkpoint_globals()):
+        with torch.serialization.safe_globals(checkpoint_globals()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the error says enough
             ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, zipfile.BadZipFile,
             UnicodeDecodeError, AttributeError, ImportError, IndexError, KeyError) as exc:
@@ -94,7 +96,8 @@ def _reason(exc: BaseException) -> str:
                                                                                     text, re.I)
     if refused:
         return f"forbidden global {refused.group(1)}"
-    first = one_line(text)[:120] or "no detail"
+    _, marker, after = text.partition("WeightsUnpickler error:")
+    first = one_line(after if marker else text).split(";")[0].split(". ")[0][:120] or "empty or truncated file"
     return f"{type(exc).__name__}: {first}"
 
 

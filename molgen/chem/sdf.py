@@ -15,11 +15,10 @@ with ``os.replace``: a crash never leaves a half-written SDF. Each molecule's
 
 from __future__ import annotations
 
-import functools
 import gzip
 import io
-import math
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +29,12 @@ from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
 from molgen.atomic import atomic_path
+from molgen.chem.diagnose import diagnose_atom_block, truncated_gzip
 from molgen.chem.featurize import FeaturizeError, featurize_mol, reconstruct_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import BadRecordError, RecordError
 from molgen.chem.vocab import ATOM_TYPES, VocabularyError, check_charge, element_index
+from molgen.errors import check_regular_file
 
 
 @dataclass
@@ -54,18 +55,21 @@ def _open_text(path: Path) -> io.TextIOBase:
 def iter_sdf_blocks(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
     """Yield ``(record_index, text)`` for every record of an SDF (``$$$$``-terminated; a last one may lack it)."""
     path = Path(path)
-    with _open_text(path) as f:
-        lines: list[str] = []
-        index = 0
-        for line in f:
-            if line.startswith("$$$$"):
-                yield index, "".join(lines)
-                index += 1
-                lines = []
-            else:
-                lines.append(line)
-        if any(line.strip() for line in lines):
-            yield index, "".join(lines)
+    index = 0
+    try:
+        with _open_text(path) as f:
+            lines: list[str] = []
+            for line in f:
+                if line.startswith("$$$$"):
+                    yield index, "".join(lines)
+                    index += 1
+                    lines = []
+                else:
+                    lines.append(line)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise truncated_gzip(path, index, exc) from None
+    if any(line.strip() for line in lines):
+        yield index, "".join(lines)
 
 
 def parse_sdf_tags(block: str) -> dict[str, Any]:
@@ -110,7 +114,7 @@ def mol_from_sdf_block(block: str, file: str, index: int, *, vocabulary: bool = 
     with BlockLogs():  # RDKit's own log lines would repeat what the report already says
         mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=True)
     if mol is None:
-        reason, detail = _diagnose_atom_block(block)
+        reason, detail = diagnose_atom_block(block)
         raise BadRecordError(RecordError(file, index, reason, detail))
     if vocabulary:
         try:
@@ -129,42 +133,11 @@ def mol_from_sdf_block(block: str, file: str, index: int, *, vocabulary: bool = 
     return mol
 
 
-def _diagnose_atom_block(block: str) -> tuple[str, str]:
-    """Why RDKit rejected a V2000 block: ``(reason, detail)`` from its counts line and atom lines."""
-    lines = block.splitlines()
-    try:
-        n_atoms = int(lines[3][:3])
-    except (IndexError, ValueError):
-        return "unparseable molfile block", _counts_line(block)
-    elements = _element_symbols()
-    for k, line in enumerate(lines[4:4 + n_atoms]):
-        where = f"atom line {k + 1} (line {k + 5} of the record)"
-        symbol = line[31:34].strip()
-        if symbol and symbol not in ("R#", "*", "A", "Q", "L") and symbol not in elements:
-            return "unknown element symbol", f"{symbol!r} on {where}"
-        try:
-            coords = [float(line[c:c + 10]) for c in (0, 10, 20)]
-        except ValueError:
-            return "unparseable molfile block", f"coordinates {line[:30]!r} on {where}"
-        if not all(math.isfinite(c) for c in coords):
-            return "NaN or infinite coordinates", f"{line[:30]!r} on {where}"
-    return "unparseable molfile block", _counts_line(block)
-
-
-@functools.cache
-def _element_symbols() -> frozenset[str]:
-    table = Chem.GetPeriodicTable()
-    return frozenset(table.GetElementSymbol(z) for z in range(1, 119))
-
-
-def _counts_line(block: str) -> str:
-    lines = block.splitlines()
-    return f"counts line: {lines[3].strip()!r}" if len(lines) > 3 else f"only {len(lines)} lines"
-
-
 def graph_from_sdf_block(block: str, file: str, index: int, **featurize_kw: Any) -> MolGraph:
     """Parse and featurise one record; every failure becomes :class:`BadRecordError` naming file/record."""
     mol = mol_from_sdf_block(block, file, index, vocabulary=True)
+    if mol.GetNumAtoms() == 0:
+        raise BadRecordError(RecordError(file, index, "record has no atoms"))
     props = parse_sdf_tags(block)
     try:
         return featurize_mol(mol, props=props, **featurize_kw)
@@ -188,8 +161,7 @@ def read_sdf(path: str | os.PathLike, *, errors: Literal["skip", "raise"] = "ski
         raise ValueError(f"errors must be 'skip' or 'raise', not {errors!r}")
     report = report if report is not None else SDFReport()
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"SDF file not found: {path}")
+    check_regular_file(path, "SDF file")
     for index, block in iter_sdf_blocks(path):
         report.records += 1
         try:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from molgen.errors import MolgenInputError
+from molgen.errors import MolgenInputError, UnsafeFileError
 from molgen.safe_load import load_pickle
 
 
@@ -46,7 +46,10 @@ class PairEntry:
 
 def load_index(path: Path) -> list[PairEntry | None]:
     """``index.pkl`` as entries; positions are kept (``None`` where the pocket is missing)."""
-    raw = load_pickle(path)  # restricted: builtin containers, numbers and strings only; no code runs
+    try:
+        raw = load_pickle(path)  # restricted: builtin containers, numbers and strings only; no code runs
+    except UnsafeFileError as err:
+        raise CrossDockedFormatError(str(err)) from None
     if not isinstance(raw, list):
         raise CrossDockedFormatError(f"{path}: expected a list of (pocket, ligand, protein, rmsd) tuples")
     entries: list[PairEntry | None] = []

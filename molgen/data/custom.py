@@ -8,7 +8,11 @@ file, record index, title and reason, in ``report.json`` and in ``rejected.tsv``
 * ``unsupported element`` / ``charge out of range`` (the shared vocabulary),
 * ``missing 3D coordinates (...)`` (no conformer, 2D block, all z = 0), NaN coordinates,
 * ``more atoms than max_atoms``, ``disconnected (N fragments)`` (with ``reject_disconnected``),
-* unparseable or chemically invalid records, implicit hydrogens (unless ``add_hs``).
+* unparseable or chemically invalid records, implicit hydrogens (unless ``add_hs``),
+* ``record has no atoms``, ``isolated hydrogen atom`` (a free H+ or H radical next to a molecule).
+
+An input with no readable molecule at all (an empty or binary file), a truncated ``.sdf.gz``,
+or a path that is not a regular file is an error (exit 2) and leaves nothing behind.
 
 Splits are hashed by canonical SMILES, so conformers of one molecule share a split.
 """
@@ -33,12 +37,12 @@ from molgen.chem.featurize import FeaturizeError, featurize_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
-from molgen.chem.vocab import VocabularyError
+from molgen.chem.vocab import VocabularyError, element_index
 from molgen.data.sharded import Shard
 from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.splits import hash_split
 from molgen.data.template import ProcessReport, RawRecord, processed_dir
-from molgen.errors import MolgenInputError
+from molgen.errors import MolgenInputError, check_regular_file
 
 DEFAULT_FRACTIONS = {"train": 0.9, "val": 0.05, "test": 0.05}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -50,6 +54,14 @@ def count_fragments(graph: MolGraph) -> int:
     i, j = graph.bond_index.numpy()
     adjacency = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
     return int(connected_components(adjacency, directed=False)[0]) if n else 0
+
+
+def lone_hydrogens(graph: MolGraph) -> list[int]:
+    """Indices of hydrogen atoms without any bond, in a molecule of more than one atom."""
+    if graph.num_atoms < 2:
+        return []
+    degree = np.bincount(graph.bond_index.numpy().ravel(), minlength=graph.num_atoms)
+    return [k for k in np.flatnonzero(degree == 0).tolist() if int(graph.atom_types[k]) == element_index("H")]
 
 
 class CustomSDF(ShardedBuilder):
@@ -72,9 +84,13 @@ class CustomSDF(ShardedBuilder):
             raise MolgenInputError(f"dataset name {name!r} must use letters, digits, '_', '.', '-' only")
         self.name = name
         self.sdf = Path(sdf)
+        if not self.sdf.is_dir():
+            check_regular_file(self.sdf, "SDF file or folder")
         files = [*self.sdf.rglob("*.sdf"), *self.sdf.rglob("*.sdf.gz")] if self.sdf.is_dir() else [self.sdf]
-        if not files or not all(f.is_file() for f in files):
+        if not files:
             raise FileNotFoundError(f"no .sdf / .sdf.gz files at {self.sdf}")
+        for file in files:
+            check_regular_file(file, "SDF file")
         self.files = sorted(str(f) for f in files)
         self.max_atoms = max_atoms
         self.reject_disconnected = reject_disconnected
@@ -92,8 +108,12 @@ class CustomSDF(ShardedBuilder):
             yield Shard(f"{k:06d}", file)
 
     def shard_records(self, payload: Any) -> Iterator[RawRecord | RecordError]:
+        empty = True
         for index, block in iter_sdf_blocks(payload):
+            empty = False
             yield RawRecord(payload, index, block)
+        if empty:
+            yield RecordError(payload, 0, "empty file (no SDF records)")
 
     def convert(self, record: RawRecord) -> MolGraph | RecordError:
         title = record.payload.split("\n", 1)[0].strip()
@@ -102,6 +122,8 @@ class CustomSDF(ShardedBuilder):
             return RecordError(record.file, record.index, reason, f"title {title!r}: {detail}" if title else detail)
 
         mol = mol_from_sdf_block(record.payload, record.file, record.index)
+        if mol.GetNumAtoms() == 0:
+            return reject("record has no atoms")
         try:
             graph = featurize_mol(mol, name=title or f"{Path(record.file).name}:{record.index}",
                                   props=parse_sdf_tags(record.payload), add_hs=self.add_hs, kekulize=self.kekulize)
@@ -109,6 +131,8 @@ class CustomSDF(ShardedBuilder):
             return reject("unsupported element" if "element" in str(err) else "charge out of range", str(err))
         except FeaturizeError as err:
             return reject(str(err).split(" between atoms")[0], str(err))
+        if lone := lone_hydrogens(graph):
+            return reject("isolated hydrogen atom", f"atom {lone[0] + 1} has no bond (a free H+ or H radical)")
         if self.max_atoms is not None and graph.num_atoms > self.max_atoms:
             return reject("more atoms than max_atoms", f"{graph.num_atoms} > {self.max_atoms}")
         if self.reject_disconnected and (fragments := count_fragments(graph)) > 1:

@@ -21,7 +21,7 @@ from typing import Any
 import msgpack
 import numpy as np
 
-from molgen.errors import MolgenInputError
+from molgen.errors import MolgenInputError, UnsafeFileError
 from molgen.safe_load import load_pickle
 
 #: Conformer fields copied into ``MolGraph.props`` (those present in the source).
@@ -150,7 +150,10 @@ def resolve_pickle_path(root: Path, pickle_path: str) -> Path:
 
 def read_rdkit_pickle(path: Path, smiles: str, k: int) -> GeomMolecule:
     """Read one ``drugs/*.pickle`` and keep its ``k`` lowest-energy conformers."""
-    record = load_pickle(path)  # restricted: RDKit molecules, builtin containers, numpy only; no code runs
+    try:
+        record = load_pickle(path)  # restricted: RDKit molecules, builtin containers, numpy only; no code runs
+    except UnsafeFileError as err:
+        raise GeomFormatError(str(err)) from None
     where = f"{path} ({smiles})"
     if not isinstance(record, dict) or not isinstance(record.get("conformers"), list):
         raise GeomFormatError(f"{where}: expected a dict with a 'conformers' list")

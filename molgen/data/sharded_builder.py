@@ -83,6 +83,20 @@ class ShardedBuilder(DatasetBuilder):
             graph.raise_()
         return [(self.split_of(graph), graph)]
 
+    def _run(self, work: Path, workers: int, progress: bool, strict: bool = False) -> list[ShardReport]:
+        """All shard reports; a :class:`MolgenInputError` when the input holds no molecule at all."""
+        fn = functools.partial(_builder_shard, self)
+        reports = run_shards(fn, self.shards(), work, self.stores(), self.signature(), workers=workers,
+                             total=self.num_shards(), progress=progress, desc=f"processing {self.name}")
+        if not reports:
+            raise MolgenInputError(f"{self.name}: the raw input holds no records (no shards to process)")
+        errors = [e for r in reports for e in r.rejects]
+        if strict and errors:
+            errors[0].raise_()
+        if not any(sum(r.counts.values()) for r in reports):
+            raise _no_molecules(self.name, errors)
+        return reports
+
     def process(self, root: str | os.PathLike | None = None, *, force: bool = False, workers: int = 1,
                 strict: bool = False, progress: bool = True, log: Callable[[str], None] | None = print,
                 ) -> ProcessReport:
@@ -91,6 +105,8 @@ class ShardedBuilder(DatasetBuilder):
         Finished shards live in ``<root>/processed/.<name>.work/`` until the final merge;
         re-running after an interruption skips them. ``force`` discards that folder and any output.
         ``strict`` raises :class:`BadRecordError` for the first dropped record once shards are done.
+        Bad input (a truncated file, no molecule at all) is a :class:`MolgenInputError`, and the work
+        folder is removed then: it is kept only across interruptions.
         """
         out = processed_dir(self.name, root)
         work = out.parent / f".{self.name}.work"
@@ -104,20 +120,24 @@ class ShardedBuilder(DatasetBuilder):
         for stale in out.parent.glob(f".{self.name}.tmp-*"):  # a merge killed half-way leaves its staging folder
             shutil.rmtree(stale)
         start = time.perf_counter()
-        fn = functools.partial(_builder_shard, self)
-        reports = run_shards(fn, self.shards(), work, self.stores(), self.signature(), workers=workers,
-                             total=self.num_shards(), progress=progress, desc=f"processing {self.name}")
-        if not reports:
-            raise MolgenInputError(f"{self.name}: the raw input holds no records (no shards to process)")
+        try:
+            reports = self._run(work, workers, progress, strict)
+        except MolgenInputError:  # bad input, not an interruption: nothing is kept to resume from
+            shutil.rmtree(work, ignore_errors=True)
+            raise
         errors = [e for r in reports for e in r.rejects]
-        if strict and errors:
-            errors[0].raise_()
         report = finish_processed(shard_dirs(work, reports), reports, out, list(self.stores()), self.name,
                                   errors, start, splits=self.splits, signature=self.signature())
         shutil.rmtree(work)
         if log:
             log(report.summary())
         return report
+
+
+def _no_molecules(name: str, errors: list[RecordError]) -> MolgenInputError:
+    first = f"; first: {errors[0].describe()}" if errors else ""
+    return MolgenInputError(f"{name}: no molecule could be read from the input ({len(errors)} record(s) "
+                            f"rejected{first})")
 
 
 def _builder_shard(builder: ShardedBuilder, payload: Any) -> Iterator[tuple[str, MolGraph] | RecordError]:

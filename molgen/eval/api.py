@@ -7,7 +7,8 @@ from pathlib import Path
 
 from rdkit import Chem
 
-from molgen.eval.reading import read_sdf
+from molgen.errors import MolgenInputError
+from molgen.eval.reading import check_protein_file, read_sdf
 from molgen.eval.reference import build_reference
 from molgen.eval.registry import EvalOptions, ReferenceData, resolve_metrics
 from molgen.eval.report import check_replaceable, write_outputs
@@ -37,6 +38,8 @@ def evaluate(
         if not isinstance(mol, Chem.Mol):
             raise TypeError(f"mols[{i}] is {type(mol).__name__}, expected rdkit.Chem.Mol")
     groups = resolve_metrics(metrics)
+    if protein is not None:
+        check_protein_file(protein)  # an unreadable protein is an error, never silently skipped
     if protein is not None and "posebusters" not in {g.name for g in groups}:
         groups += resolve_metrics("posebusters")  # a protein is only used by the PoseBusters checks
     ref = reference
@@ -81,6 +84,9 @@ def evaluate_sdf(
     if out_dir is not None:
         check_replaceable(Path(out_dir))  # fail before the work, not after it
     read = read_sdf(path)
+    if not read.mols:
+        first = f"; first: record {read.bad[0].index}: {read.bad[0].reason}" if read.bad else ""
+        raise MolgenInputError(f"{path}: no readable molecule ({read.n_records} record(s){first})")
     result = evaluate(
         read.mols, metrics, reference, protein=protein, workers=workers, progress=progress,
         data_root=data_root, options=options,

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdkit import Chem, rdBase
 
-from molgen.errors import MolgenInputError
+from molgen.chem.diagnose import diagnose_atom_block, truncated_gzip
+from molgen.errors import MolgenInputError, check_regular_file
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,18 @@ def _open_binary(path: Path):
 def iter_sdf_blocks(path: str | Path) -> Iterator[str]:
     """Yield the text of each ``$$$$``-terminated record of an SDF (``.sdf`` or ``.sdf.gz``)."""
     lines: list[str] = []
-    with _open_binary(Path(path)) as handle:
-        for raw in handle:
-            line = raw.decode("utf-8", errors="replace")
-            lines.append(line)
-            if line.startswith("$$$$"):
-                yield "".join(lines)
-                lines = []
+    index = 0
+    try:
+        with _open_binary(Path(path)) as handle:
+            for raw in handle:
+                line = raw.decode("utf-8", errors="replace")
+                lines.append(line)
+                if line.startswith("$$$$"):
+                    yield "".join(lines)
+                    index += 1
+                    lines = []
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise truncated_gzip(Path(path), index, exc) from None
     if any(line.strip() for line in lines):
         yield "".join(lines)
 
@@ -69,9 +76,8 @@ def parse_mol_block(block: str) -> tuple[Chem.Mol | None, str]:
     with rdBase.BlockLogs():
         mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=True)
     if mol is None:
-        header = block.splitlines()[3:4]
-        counts = header[0].strip() if header else "<missing>"
-        return None, f"RDKit could not parse the record (counts line {counts!r})"
+        reason, detail = diagnose_atom_block(block)  # names the atom/coordinate line when it can
+        return None, f"{reason}: {detail}"
     if mol.GetNumAtoms() == 0:
         return None, "record has no atoms"
     mol.UpdatePropertyCache(strict=False)
@@ -81,8 +87,7 @@ def parse_mol_block(block: str) -> tuple[Chem.Mol | None, str]:
 def read_sdf(path: str | Path) -> MoleculeFile:
     """Read every record of an SDF (streaming; ``.sdf.gz`` too), listing unreadable ones."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"SDF file not found: {path}")
+    check_regular_file(path, "SDF file")
     result = MoleculeFile(path=str(path))
     for index, block in enumerate(iter_sdf_blocks(path)):
         mol, reason = parse_mol_block(block)
@@ -142,3 +147,15 @@ def read_molecules(path: str | Path) -> MoleculeFile:
     if name.endswith((".smi", ".smiles", ".txt", ".csv")):
         return read_smiles_file(path)
     raise ValueError(f"{path}: unknown molecule file type (expected .sdf[.gz] or .smi/.smiles/.txt)")
+
+
+def check_protein_file(path: str | Path) -> None:
+    """Raise unless ``path`` is a regular, non-empty PDB file with at least one ATOM/HETATM record."""
+    path = Path(path)
+    check_regular_file(path, "protein PDB file")
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)  # ATOM records start within the first MB of any real PDB file
+    if not head.strip():
+        raise MolgenInputError(f"{path}: empty protein file")
+    if not any(line.startswith((b"ATOM  ", b"HETATM")) for line in head.splitlines()):
+        raise MolgenInputError(f"{path}: not a PDB file (no ATOM or HETATM record in its first MB)")

@@ -28,8 +28,8 @@ from molgen.safe_load import load_checkpoint
 from molgen.training.callbacks import AtomicCheckpointIO, SampleEvaluateCallback
 from molgen.training.datamodule import MolDataModule, open_train_split
 from molgen.training.module import DiffusionModule
-from molgen.training.snapshots import WallClockSnapshots
 from molgen.training.run_dir import check_new_run, clear_old_run, resume_checkpoint
+from molgen.training.snapshots import WallClockSnapshots
 
 
 def checkpoint_dir(config: ExperimentConfig) -> Path:
