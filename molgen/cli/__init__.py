@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "finetune": ("molgen.cli.train:finetune_main", "fine-tune a checkpoint on another processed dataset"),
     "sample": ("molgen.cli.sample", "sample molecules from a checkpoint to SDF"),
     "evaluate": ("molgen.cli.evaluate", "evaluate an SDF of molecules"),
+    "dock": ("molgen.cli.dock", "score, minimise or dock an SDF into a protein with AutoDock Vina"),
 }
 
 

@@ -28,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="standard",
         help=f"preset ({', '.join(available_presets())}) or comma list of groups ({', '.join(available_groups())})",
     )
+    parser.add_argument(
+        "--reference-ligand", type=Path,
+        help="docking: reference ligand SDF (Vina box around it, extent + 5 A; high-affinity fraction against it)",
+    )
+    parser.add_argument("--dock-exhaustiveness", type=int, default=16, help="docking: Vina exhaustiveness (16)")
     parser.add_argument("--out", type=Path, help="output folder (default: <sdf name>_eval next to the input)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--data-root", type=Path, help="data root for --reference NAME ($MOLGEN_DATA or ./data)")
@@ -44,6 +49,7 @@ def main(argv: list[str]) -> int:
         result = evaluate_sdf(
             args.sdf, args.metrics, args.reference, protein=args.protein, out_dir=out,
             workers=max(1, args.workers), progress=not args.quiet, data_root=args.data_root,
+            options=_options(args),
         )
     except INPUT_ERRORS as exc:
         return input_error("molgen evaluate", exc)
@@ -54,3 +60,12 @@ def main(argv: list[str]) -> int:
         print(f"{len(result.bad_records)} unreadable record(s) listed in {out / 'metrics.json'}", file=sys.stderr)
     print(f"wrote {out / 'metrics.json'}, {out / 'molecules.csv'}, {out / 'report.html'}")
     return 0
+
+
+def _options(args: argparse.Namespace):
+    from molgen.eval import EvalOptions
+
+    if args.reference_ligand is not None and not args.reference_ligand.is_file():
+        raise FileNotFoundError(f"reference ligand file not found: {args.reference_ligand}")
+    ligand = None if args.reference_ligand is None else str(args.reference_ligand)
+    return EvalOptions(reference_ligand_path=ligand, dock_exhaustiveness=args.dock_exhaustiveness)

@@ -50,9 +50,9 @@ class DockSettings:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"unknown docking mode {self.mode!r}; choose from {', '.join(MODES)}")
+            raise DockingInputError(f"unknown docking mode {self.mode!r}; choose from {', '.join(MODES)}")
         if self.exhaustiveness < 1 or self.n_poses < 1:
-            raise ValueError(f"exhaustiveness and poses must be >= 1, got {self.exhaustiveness}, {self.n_poses}")
+            raise DockingInputError(f"exhaustiveness and poses must be >= 1, got {self.exhaustiveness}, {self.n_poses}")
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -167,9 +167,8 @@ def dock_sdf(
     if not ligands.is_file():
         raise DockingInputError(f"{ligands}: ligand file not found")
     prepared = prepare_receptor(receptor, cache_dir)
-    run = {"ligands": str(ligands), "ligands_sha256": file_digest(ligands), "receptor": str(receptor),
-           "receptor_sha256": prepared.digest, "settings": settings.as_dict()}
-    store = ResultStore(out, {"run": run})
+    run = {"ligands_sha256": file_digest(ligands), "receptor_sha256": prepared.digest, "settings": settings.as_dict()}
+    store = ResultStore(out, {"ligands": str(ligands), "receptor": str(receptor), "run": run})
     n_skipped = store.load_previous()
     todo = [(i, name, block) for i, name, block in _records(ligands) if i not in store.rows]
     n_records = n_skipped + len(todo)

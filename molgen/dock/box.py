@@ -29,9 +29,9 @@ class Box:
 
     def __post_init__(self) -> None:
         if len(self.center) != 3 or len(self.size) != 3:
-            raise ValueError(f"a box needs 3 centre and 3 size values, got {self.center} and {self.size}")
+            raise DockingInputError(f"a box needs 3 centre and 3 size values, got {self.center} and {self.size}")
         if not all(np.isfinite(self.center)) or not all(s > 0 and np.isfinite(s) for s in self.size):
-            raise ValueError(f"box centre must be finite and sizes positive, got {self.center} and {self.size}")
+            raise DockingInputError(f"box centre must be finite and sizes positive, got {self.center} and {self.size}")
 
     def outside(self, coords: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
         """Boolean mask [N] of the points ``coords`` [N, 3] lying outside the box (grown by ``tolerance``)."""

@@ -56,9 +56,10 @@ class ResultStore:
             previous = json.loads(ledger.read_text())
         except json.JSONDecodeError as exc:
             raise DockingInputError(f"{ledger}: not valid JSON ({exc})") from exc
-        if previous.get("run") != self.description["run"]:
+        differences = _differences(previous.get("run", {}), self.description["run"])
+        if differences:
             raise DockingInputError(
-                f"{self.out_dir}: holds results of other settings or inputs ({previous.get('run')}); "
+                f"{self.out_dir}: holds a run with other inputs or settings ({'; '.join(differences)}); "
                 "choose another --out or delete it"
             )
         if not (self.out_dir / CSV).exists():
@@ -117,3 +118,15 @@ def _record_of(block: str, path: Path) -> int:
         if line.startswith(">") and "<record>" in line:
             return int(lines[i + 1])
     raise DockingInputError(f"{path}: a pose has no 'record' property; choose another --out")
+
+
+def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
+    """``"key: old -> new"`` for every (nested) key whose value differs between ``before`` and ``now``."""
+    out = []
+    for key in sorted(set(before) | set(now)):
+        old, new = before.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            out += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            out.append(f"{prefix}{key}: {old} -> {new}")
+    return out

@@ -21,7 +21,7 @@ from pathlib import Path
 from rdkit import Chem
 
 from molgen.dock.box import Box, box_around, check_inside
-from molgen.dock.errors import LigandError
+from molgen.dock.errors import DockingInputError, LigandError
 from molgen.dock.ligand import ligand_pdbqt, poses_to_mols, sanitized_ligand
 
 MODES = ("score", "minimize", "dock")
@@ -48,7 +48,7 @@ class VinaEngine:
         from vina import Vina
 
         if exhaustiveness < 1 or n_poses < 1:
-            raise ValueError(f"exhaustiveness and poses must be >= 1, got {exhaustiveness} and {n_poses}")
+            raise DockingInputError(f"exhaustiveness and poses must be >= 1, got {exhaustiveness} and {n_poses}")
         self.exhaustiveness, self.n_poses = exhaustiveness, n_poses
         self._vina = Vina(sf_name="vina", cpu=1, seed=seed, verbosity=0)
         self._vina.set_receptor(rigid_pdbqt_filename=str(receptor_pdbqt))
@@ -72,7 +72,7 @@ class VinaEngine:
         non-finite Vina energy.
         """
         if mode not in MODES:
-            raise ValueError(f"unknown docking mode {mode!r}; choose from {', '.join(MODES)}")
+            raise DockingInputError(f"unknown docking mode {mode!r}; choose from {', '.join(MODES)}")
         ligand = sanitized_ligand(mol)
         box = box or box_around(ligand.GetConformer().GetPositions())
         if mode != "dock":

@@ -97,6 +97,10 @@ def _plots(result: EvaluationResult) -> list[str]:
     strain = [r["strain.mmff_strain"] for r in rows if r.get("strain.mmff_strain") is not None]
     if strain:
         plots.append(_hist("MMFF strain", strain, [], "kcal/mol"))
+    for key, label in (("vina_score", "Vina score"), ("vina_min", "Vina min"), ("vina_dock", "Vina dock")):
+        values = [r[f"docking.{key}"] for r in rows if r.get(f"docking.{key}") is not None]
+        if values:
+            plots.append(_hist(label, values, [], "kcal/mol"))
     return plots
 
 

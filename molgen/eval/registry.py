@@ -39,6 +39,10 @@ class EvalOptions:
     fingerprint_bits: int = 2048
     mmff_max_iters: int = 2000
     posebusters_workers: int = 0
+    reference_ligand_path: str | None = None  # docking: box and high-affinity reference
+    dock_exhaustiveness: int = 16  # docking: Vina exhaustiveness of the dock mode (TargetDiff: 16)
+    dock_seed: int = 42  # docking: Vina seed (0: random)
+    dock_modes: tuple[str, ...] = ("score", "minimize", "dock")
 
 
 @dataclass
@@ -81,7 +85,7 @@ def register(group: MetricGroup) -> MetricGroup:
 
 def _load_builtin_groups() -> None:
     # Importing the metric modules registers their groups.
-    from molgen.eval import diversity, druglike, geometry, plausibility, stability, validity  # noqa: F401
+    from molgen.eval import diversity, docking, druglike, geometry, plausibility, stability, validity  # noqa: F401
 
 
 def available_groups() -> dict[str, MetricGroup]:

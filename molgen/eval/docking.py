@@ -1,0 +1,121 @@
+"""Docking metrics with AutoDock Vina (TargetDiff protocol): Vina Score, Vina Min, Vina Dock, High Affinity.
+
+Needs ``--protein``; without one the group computes nothing and says so. Each molecule is
+scored in its generated pose (``vina_score``), locally minimised (``vina_min``) and
+re-docked (``vina_dock``, exhaustiveness 16, one pose) by :class:`molgen.dock.VinaEngine`,
+in kcal/mol (lower binds better). The box is the reference ligand's (``--reference-ligand``:
+its extent + 5 A per axis) or, without one, each molecule's own, as TargetDiff does for
+generated molecules. With a reference ligand, its own three scores are computed too and
+``high_affinity_<mode>`` is the fraction of docked molecules scoring at least as well
+(``<=``, TargetDiff's "High Affinity" for ``dock``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem
+
+from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
+
+PREFIX = "docking."
+#: Vina mode -> metric name (TargetDiff's Vina Score / Vina Min / Vina Dock).
+METRIC_OF_MODE = {"score": "vina_score", "minimize": "vina_min", "dock": "vina_dock"}
+
+
+def _engine_and_box(options: EvalOptions):
+    from molgen.dock import VinaEngine, box_from_ligand_file, prepare_receptor
+
+    receptor = prepare_receptor(options.protein_path)
+    box = box_from_ligand_file(options.reference_ligand_path) if options.reference_ligand_path else None
+    return VinaEngine(receptor.pdbqt, options.dock_seed, options.dock_exhaustiveness, 1), box
+
+
+def score_molecule(engine, mol: Chem.Mol, box, modes: tuple[str, ...]) -> dict:
+    """``{docking.vina_score/min/dock: kcal/mol or None}`` for ``mol``; failures give ``docking.reason``."""
+    from molgen.dock import LigandError
+
+    row: dict = {}
+    reasons = []
+    for mode in modes:
+        key = PREFIX + METRIC_OF_MODE[mode]
+        try:
+            row[key] = round(engine.run(mol, box, mode).score, 4)
+        except LigandError as exc:
+            row[key] = None
+            reasons.append(f"{mode}: {exc}")
+    row[PREFIX + "reason"] = "; ".join(reasons)
+    return row
+
+
+def compute(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
+    if options.protein_path is None or not mols:
+        return [{} for _ in mols]
+    engine, box = _engine_and_box(options)
+    return [score_molecule(engine, mol, box, options.dock_modes) for mol in mols]
+
+
+def _stats(values: list[float]) -> tuple[float, float]:
+    return (float(np.mean(values)), float(np.median(values))) if values else (math.nan, math.nan)
+
+
+def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions) -> dict:
+    if options.protein_path is None:
+        return {"skipped": "no --protein given"}
+    out: dict = {"n_samples": len(rows), "box": "reference ligand" if options.reference_ligand_path else "per molecule"}
+    ref_scores = _reference_scores(options) if options.reference_ligand_path else {}
+    for mode in options.dock_modes:
+        name = METRIC_OF_MODE[mode]
+        values = [r[PREFIX + name] for r in rows if r.get(PREFIX + name) is not None]
+        out[f"{name}_mean"], out[f"{name}_median"] = _stats(values)
+        out[f"{name}_n_ok"] = len(values)
+        if name in ref_scores:
+            ref = out[f"reference_{name}"] = ref_scores[name]
+            better = [v <= ref for v in values]
+            out[f"high_affinity_{mode}"] = float(np.mean(better)) if better and ref is not None else math.nan
+    return out
+
+
+def _reference_scores(options: EvalOptions) -> dict:
+    """The reference ligand's own ``{vina_score, vina_min, vina_dock}`` (None where Vina failed)."""
+    from molgen.dock import DockingInputError
+
+    path = Path(options.reference_ligand_path)
+    supplier = Chem.SDMolSupplier(str(path), sanitize=False, removeHs=False)
+    mol = supplier[0] if len(supplier) else None
+    if mol is None:
+        raise DockingInputError(f"{path}: record 0 is not a readable molecule")
+    engine, box = _engine_and_box(options)
+    row = score_molecule(engine, mol, box, options.dock_modes)
+    if row[PREFIX + "reason"]:
+        raise DockingInputError(f"{path}: the reference ligand could not be docked ({row[PREFIX + 'reason']})")
+    return {k.removeprefix(PREFIX): v for k, v in row.items() if k != PREFIX + "reason"}
+
+
+DEFINITIONS = {
+    "skipped": "why nothing was computed (docking needs --protein)",
+    "n_samples": "molecules evaluated",
+    "box": "Vina box: around the reference ligand (extent + 5 A) or each molecule's own (TargetDiff)",
+    "vina_score_mean": "mean Vina score of the generated pose, kcal/mol (TargetDiff 'Vina Score')",
+    "vina_score_median": "median Vina score of the generated pose, kcal/mol",
+    "vina_min_mean": "mean Vina energy after local minimisation, kcal/mol (TargetDiff 'Vina Min')",
+    "vina_min_median": "median Vina energy after local minimisation, kcal/mol",
+    "vina_dock_mean": "mean Vina docking score (exhaustiveness 16, best pose), kcal/mol (TargetDiff 'Vina Dock')",
+    "vina_dock_median": "median Vina docking score, kcal/mol",
+    "<metric>_n_ok": "molecules Vina scored in that mode (the others are listed in docking.reason)",
+    "reference_<metric>": "the reference ligand's own Vina score / min / dock, kcal/mol",
+    "high_affinity_<mode>": "fraction of scored molecules with energy <= the reference ligand's in that mode "
+    "(TargetDiff 'High Affinity' for dock)",
+}
+
+GROUP = register(
+    MetricGroup(
+        name="docking",
+        description="AutoDock Vina score / min / dock and high-affinity fraction (needs --protein)",
+        compute=compute,
+        summarize=summarize,
+        definitions=DEFINITIONS,
+    )
+)
