@@ -50,7 +50,7 @@ def box_around(coords: np.ndarray, padding: float = PADDING) -> Box:
 
 
 def box_from_ligand_file(path: str | Path, padding: float = PADDING) -> Box:
-    """The TargetDiff box around the first molecule of the SDF (or MOL) file ``path``."""
+    """The TargetDiff box around the first molecule of the SDF (or MOL) file ``path``, hydrogens added in 3D."""
     path = Path(path)
     if not path.is_file():
         raise DockingInputError(f"{path}: reference ligand file not found")
@@ -58,6 +58,9 @@ def box_from_ligand_file(path: str | Path, padding: float = PADDING) -> Box:
     mol = next(iter(supplier), None) if len(supplier) else None
     if mol is None or mol.GetNumAtoms() == 0 or mol.GetNumConformers() == 0:
         raise DockingInputError(f"{path}: record 0 is not a readable molecule with 3D coordinates")
+    # TargetDiff boxes the ligand with hydrogens added in 3D; a reference RDKit cannot sanitise is boxed as written
+    if Chem.SanitizeMol(mol, catchErrors=True) == Chem.SanitizeFlags.SANITIZE_NONE:
+        mol = Chem.AddHs(mol, addCoords=True)
     return box_around(mol.GetConformer().GetPositions(), padding)
 
 
@@ -93,6 +96,6 @@ def check_inside(mol: Chem.Mol, box: Box) -> None:
         center = coords[heavy].mean(axis=0)
         raise LigandError(
             f"ligand outside the box: {int(out.sum())} of {int(heavy.sum())} heavy atoms lie outside "
-            f"(ligand centre {np.round(center, 2).tolist()}, box centre {list(np.round(box.center, 2))}, "
-            f"size {list(np.round(box.size, 2))})"
+            f"(ligand centre {np.round(center, 2).tolist()}, box centre {np.round(box.center, 2).tolist()}, "
+            f"size {np.round(box.size, 2).tolist()})"
         )
