@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from molgen.chem.molgraph import MolBatch, MolGraph
 from molgen.chem.vocab import NUM_BOND_TYPES, charge_to_index, element_index
+from molgen.config.schema import ModelConfig
 from molgen.nn.denoiser import EQGATDenoiser
 
 QM9_ELEMENTS = [element_index(s) for s in ("H", "C", "N", "O", "F")]
@@ -60,7 +61,7 @@ def measure(configs: dict[str, dict], noisy: MolBatch, clean: MolBatch, steps: i
     t = torch.rand(noisy.num_graphs, generator=torch.Generator().manual_seed(1))
     for name, kwargs in configs.items():
         torch.manual_seed(0)
-        model = EQGATDenoiser(**kwargs)
+        model = EQGATDenoiser(ModelConfig(**kwargs))
         models[name] = (model, torch.optim.Adam(model.parameters(), lr=1e-4))
         training_step(*models[name], noisy, clean, t)  # warm-up (e3nn code generation, allocator)
     for _ in range(steps):

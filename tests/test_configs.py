@@ -16,7 +16,8 @@ CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"
 
 def _marginals() -> Marginals:
     return Marginals(atom_types=torch.ones(16), charges=torch.ones(6), bonds=torch.ones(5),
-                     num_atoms=torch.ones(10), extras={"is_aromatic": torch.ones(2)})
+                     num_atoms=torch.ones(10),
+                     extras={"is_aromatic": torch.ones(2), "is_in_ring": torch.ones(2), "hybridization": torch.ones(7)})
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
@@ -71,3 +72,18 @@ def test_bad_file_names_file_and_key(tmp_path: Path) -> None:
         load_config(bad)
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_invalid_model_combinations_are_rejected_when_loaded(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"model.tensor_product: must be null when model.lmax is 1"):
+        load_config(CONFIGS[0], ["model.lmax=1", "model.tensor_product=gaunt"])
+    assert load_config(CONFIGS[0], ["model.lmax=2", "model.tensor_product=e3nn"]).model.tensor_product == "e3nn"
+    with pytest.raises(ConfigError, match=r"model.extra_atom_features: must be 0 or 11"):
+        load_config(CONFIGS[0], ["model.extra_atom_features=3"])
+
+
+def test_extra_features_without_their_statistics_are_a_clear_error() -> None:
+    config = load_config(CONFIGS[0], ["model.extra_atom_features=11"])
+    lacking = Marginals(atom_types=torch.ones(16), charges=torch.ones(6), bonds=torch.ones(5), num_atoms=torch.ones(4))
+    with pytest.raises(ValueError, match="model.extra_atom_features needs the 'is_aromatic' statistics"):
+        build_diffusion(config, lacking)

@@ -11,6 +11,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from molgen.chem.vocab import EXTRA_ATOM_FEATURE_DIM
+
 #: dotted key -> (test, what the value must be)
 RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "optim.lr": (lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0"),
@@ -30,7 +32,18 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "dataset.num_workers": (lambda v: v >= 0, "an integer >= 0"),
     "dataset.limit_train": (lambda v: v is None or v >= 1, "an integer >= 1 or null"),
     "sample_eval.every_n_steps": (lambda v: v >= 0, "an integer >= 0 (0 = off)"),
+    "diffusion.coords_power": (lambda v: math.isfinite(v) and v > 0, "a number > 0 (2 = EQGAT-diff's noise level)"),
+    "trainer.snapshot_minutes": (lambda v: all(m > 0 for m in v), "a list of minutes > 0"),
+    "model.lmax": (lambda v: 1 <= v <= 3, "1 (EQGAT-diff's Cartesian vectors), 2 or 3 (Gaunt irreps)"),
+    "model.tensor_product": (lambda v: v in (None, "gaunt", "e3nn"), "null, gaunt or e3nn"),
+    "model.extra_atom_features": (lambda v: v in (0, EXTRA_ATOM_FEATURE_DIM), f"0 or {EXTRA_ATOM_FEATURE_DIM}"),
 }
+
+#: checks across keys: (dotted key reported, test of the whole config, what the value must be)
+COMBINATIONS: list[tuple[str, Callable[[Any], bool], str]] = [
+    ("model.tensor_product", lambda c: c.model.tensor_product is None or c.model.lmax >= 2,
+     "null when model.lmax is 1 (the L = 1 path has no tensor product; gaunt or e3nn need lmax >= 2)"),
+]
 
 
 def value_problems(config: Any) -> list[tuple[str, Any, str]]:
@@ -41,4 +54,8 @@ def value_problems(config: Any) -> list[tuple[str, Any, str]]:
         value = getattr(getattr(config, section), name)
         if not test(value):
             problems.append((key, value, requirement))
+    for key, test, requirement in COMBINATIONS:
+        if not test(config):
+            section, name = key.split(".")
+            problems.append((key, getattr(getattr(config, section), name), requirement))
     return problems

@@ -35,22 +35,24 @@ class BatchingConfig:
 
 @dataclass
 class ModelConfig:
-    """Keyword arguments of :class:`molgen.nn.denoiser.EQGATDenoiser` (mapped 1:1)."""
+    """The network: :class:`molgen.nn.denoiser.EQGATDenoiser` reads every key (``EQGATDenoiser(config.model)``)."""
 
     num_layers: int = 12
     scalar_dim: int = 256
     vector_dim: int = 256
     edge_dim: int = 128
     lmax: int = 1
-    tensor_product: str = "gaunt"
+    tensor_product: str | None = None  # lmax >= 2 only: "gaunt" (default) or "e3nn" (benchmarks)
     extra_atom_features: int = 0
     time_embedding_dim: int = 16
     cutoff: float | None = None
+    use_cross_product: bool = False
 
 
 @dataclass
 class DiffusionConfig:
-    """Noise schedules (per-modality cosine exponents nu), loss weighting and loss weights (EQGAT-diff)."""
+    """Noise schedules, loss weighting and loss weights (EQGAT-diff); ``MolecularDiffusion(config.diffusion, ...)``
+    reads every key."""
 
     num_steps: int = 500
     nu_coords: float = 2.5

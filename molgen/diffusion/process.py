@@ -21,11 +21,12 @@ from torch import Tensor
 
 from molgen.chem.molgraph import MolBatch
 from molgen.chem.vocab import charge_to_index, index_to_charge
+from molgen.config.schema import DiffusionConfig
 from molgen.diffusion.categorical import CategoricalDiffusion, sample_classes
 from molgen.diffusion.gaussian import GaussianDiffusion, remove_mean
 from molgen.diffusion.marginals import EXTRA_FEATURES, Marginals
 from molgen.diffusion.schedules import CosineSchedule
-from molgen.diffusion.weighting import LossWeights, snr_weight
+from molgen.diffusion.weighting import snr_weight
 
 
 class Denoiser(Protocol):
@@ -70,26 +71,34 @@ def graph_mean(values: Tensor, graph: Tensor, num_graphs: int) -> Tensor:
 
 
 class MolecularDiffusion:
-    """Gaussian coordinates + marginal categorical atoms/charges/bonds/extras, EQGAT-diff style."""
+    """Gaussian coordinates + marginal categorical atoms/charges/bonds/extras, EQGAT-diff style.
 
-    def __init__(self, marginals: Marginals, num_steps: int = 500, nu_coords: float = 2.5, nu_atoms: float = 1.0,
-                 nu_charges: float = 1.0, nu_bonds: float = 1.5, nu_extra: float = 1.0, snr_clamp_min: float = 0.05,
-                 snr_clamp_max: float = 1.5, loss_weights: LossWeights | None = None,
-                 extra_features: tuple[str, ...] | list[str] = (), coords_power: float = 1.0) -> None:
-        self.marginals = marginals
-        self.num_steps = int(num_steps)
-        self.coords = GaussianDiffusion(CosineSchedule(num_steps, nu_coords, power=coords_power))
-        self.atoms = CategoricalDiffusion(CosineSchedule(num_steps, nu_atoms), marginals.atom_types)
-        self.charges = CategoricalDiffusion(CosineSchedule(num_steps, nu_charges), marginals.charges)
-        self.bonds = CategoricalDiffusion(CosineSchedule(num_steps, nu_bonds), marginals.bonds)
+    Args:
+        config: the ``diffusion`` section (schedules' T and nu, SNR clamp, loss weights), read by name.
+        marginals: the training statistics (priors of every categorical modality, atom counts).
+        extra_features: names of the optional atom features that are diffused too (the model's
+            ``extra_atom_features`` switches them on); each needs its marginal in ``marginals``.
+    """
+
+    def __init__(self, config: DiffusionConfig, marginals: Marginals,
+                 extra_features: tuple[str, ...] | list[str] = ()) -> None:
+        c = config
+        self.config, self.marginals = c, marginals
+        self.num_steps = int(c.num_steps)
+        self.coords = GaussianDiffusion(CosineSchedule(c.num_steps, c.nu_coords, power=c.coords_power))
+        self.atoms = CategoricalDiffusion(CosineSchedule(c.num_steps, c.nu_atoms), marginals.atom_types)
+        self.charges = CategoricalDiffusion(CosineSchedule(c.num_steps, c.nu_charges), marginals.charges)
+        self.bonds = CategoricalDiffusion(CosineSchedule(c.num_steps, c.nu_bonds), marginals.bonds)
         self.extras: dict[str, CategoricalDiffusion] = {}
         for name in extra_features:
             if name not in EXTRA_FEATURES:
                 raise ValueError(f"unknown extra feature {name!r}; known: {', '.join(EXTRA_FEATURES)}")
-            marginal = marginals.extras.get(name, torch.ones(EXTRA_FEATURES[name]))
-            self.extras[name] = CategoricalDiffusion(CosineSchedule(num_steps, nu_extra), marginal)
-        self.snr_clamp = (snr_clamp_min, snr_clamp_max)
-        self.loss_weights = loss_weights or LossWeights()
+            if name not in marginals.extras:
+                raise ValueError(f"model.extra_atom_features needs the {name!r} statistics, which the training "
+                                 "data lacks; reprocess the dataset with its atom features, or set it to 0")
+            self.extras[name] = CategoricalDiffusion(CosineSchedule(c.num_steps, c.nu_extra), marginals.extras[name])
+        self.weights = {"coords": c.weight_coords, "atom_types": c.weight_atom_types, "charges": c.weight_charges,
+                        "bonds": c.weight_bonds, **{name: c.weight_extra for name in self.extras}}
 
     # ---------------------------------------------------------------- forward process
     def sample_steps(self, num_graphs: int, device: torch.device | str = "cpu",
@@ -133,11 +142,10 @@ class MolecularDiffusion:
         for name in self.extras:
             ce = F.cross_entropy(out.extra_logits[name], self._to_class(clean, name), reduction="none")
             terms[name] = graph_mean(ce, batch, g)
-        w = snr_weight(self.atoms.schedule, k, *self.snr_clamp).to(clean.pos.dtype)  # [G]
-        weights = {"coords": self.loss_weights.coords, "atom_types": self.loss_weights.atom_types,
-                   "charges": self.loss_weights.charges, "bonds": self.loss_weights.bonds}
+        c = self.config
+        w = snr_weight(self.atoms.schedule, k, c.snr_clamp_min, c.snr_clamp_max).to(clean.pos.dtype)  # [G]
         result = {name: (w * value).mean() for name, value in terms.items()}
-        result["loss"] = sum(weights.get(name, self.loss_weights.extra) * v for name, v in result.items())
+        result["loss"] = sum(self.weights[name] * v for name, v in result.items())
         return result
 
     def training_loss(self, model: Denoiser, clean: MolBatch, generator: torch.Generator | None = None

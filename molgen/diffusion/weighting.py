@@ -5,28 +5,15 @@ to step t by the clipped signal-to-noise ratio of the atom-type schedule,
 
     w(t) = clip(SNR(t), 0.05, 1.5),    SNR(t) = alpha_bar_t / (1 - alpha_bar_t),
 
-and combines the modalities with the weights coords 3.0, atom types 0.4,
-charges 1.0, bonds 2.0 (the defaults of its published training scripts).
+and combines the modalities with per-modality weights (``diffusion.weight_*`` in the
+config; defaults coords 3.0, atom types 0.4, charges 1.0, bonds 2.0, as its published scripts).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import Tensor
 
 from molgen.diffusion.schedules import CosineSchedule
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    """Multipliers of the per-modality loss terms (EQGAT-diff defaults)."""
-
-    coords: float = 3.0
-    atom_types: float = 0.4
-    charges: float = 1.0
-    bonds: float = 2.0
-    extra: float = 1.0
 
 
 def snr_weight(schedule: CosineSchedule, k: Tensor, clamp_min: float = 0.05, clamp_max: float = 1.5) -> Tensor:

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from molgen.chem.molgraph import MolBatch
 from molgen.chem.vocab import EXTRA_ATOM_FEATURE_DIM, EXTRA_ATOM_FEATURES, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES
+from molgen.config.schema import ModelConfig
 from molgen.nn.aggregate import GraphIndex
 from molgen.nn.embedding import InputEmbedding, atom_one_hots
 from molgen.nn.eqgat import EQGATLayer
@@ -49,24 +50,26 @@ class DenoiserOutput:
 
 
 class EQGATDenoiser(nn.Module):
-    """EQGAT-diff with equivariant features up to degree ``lmax``; built from the config's ``model`` section.
+    """EQGAT-diff with equivariant features up to degree ``lmax``, built from the config's ``model`` section.
 
-    Args:
+    Every key of :class:`molgen.config.schema.ModelConfig` is read here, by name:
         num_layers, scalar_dim, vector_dim, edge_dim: depth and widths (S, C, F).
-        lmax: 1 = EQGAT-diff baseline; 2 or 3 = irreps with Gaunt interactions.
-        tensor_product: "gaunt" or "e3nn" (lmax >= 2; e3nn only for benchmarks).
-        num_atom_types, num_charges, num_bond_types: output classes (vocabulary sizes).
+        lmax: 1 = EQGAT-diff baseline (Cartesian vectors); 2 or 3 = irreps with Gaunt interactions.
+        tensor_product: None/"gaunt" or "e3nn" (lmax >= 2 only; e3nn only for benchmarks).
         extra_atom_features: 0, or EXTRA_ATOM_FEATURE_DIM to use and predict aromatic/ring/hybridisation.
         time_embedding_dim: 1 (t itself, as EQGAT-diff) or an even number of sin/cos features.
         cutoff: None = every pair interacts; else messages fade out smoothly at this distance (Angstrom).
         use_cross_product: add the antisymmetric l = 1 message v_i x v_j.
+    The output classes are the vocabulary's (:mod:`molgen.chem.vocab`).
     """
 
-    def __init__(self, num_layers: int = 12, scalar_dim: int = 256, vector_dim: int = 256, edge_dim: int = 128,
-                 lmax: int = 1, tensor_product: str = "gaunt", num_atom_types: int = NUM_ATOM_TYPES,
-                 num_charges: int = NUM_CHARGES, num_bond_types: int = NUM_BOND_TYPES, extra_atom_features: int = 0,
-                 time_embedding_dim: int = 16, cutoff: float | None = None, use_cross_product: bool = False) -> None:
+    def __init__(self, config: ModelConfig) -> None:
         super().__init__()
+        c = config
+        num_layers, scalar_dim, vector_dim, edge_dim = c.num_layers, c.scalar_dim, c.vector_dim, c.edge_dim
+        lmax, extra_atom_features, cutoff = c.lmax, c.extra_atom_features, c.cutoff
+        tensor_product = c.tensor_product or "gaunt"
+        num_atom_types, num_charges = NUM_ATOM_TYPES, NUM_CHARGES
         if extra_atom_features not in (0, EXTRA_ATOM_FEATURE_DIM):
             raise ValueError(f"extra_atom_features must be 0 or {EXTRA_ATOM_FEATURE_DIM} "
                              f"(one-hots of {', '.join(EXTRA_ATOM_FEATURES)}), got {extra_atom_features}")
@@ -80,17 +83,17 @@ class EQGATDenoiser(nn.Module):
         self.vector_dim = vector_dim
         self.cutoff = cutoff
         self.sh_fn = None if self.layout.cartesian else partial(spherical_harmonics, lmax)
-        self.embed = InputEmbedding(num_atom_types + num_charges + extra_atom_features, num_bond_types,
-                                    scalar_dim, edge_dim, time_embedding_dim)
+        self.embed = InputEmbedding(num_atom_types + num_charges + extra_atom_features, NUM_BOND_TYPES,
+                                    scalar_dim, edge_dim, c.time_embedding_dim)
         self.norms = nn.ModuleList([MoleculeLayerNorm(scalar_dim) for _ in range(num_layers)])
         self.layers = nn.ModuleList([
             EQGATLayer(self.layout, scalar_dim, vector_dim, edge_dim, has_v_in=i > 0,
                        use_mlp_update=i < num_layers - 1, tensor_product=tensor_product,
-                       use_cross_product=use_cross_product)
+                       use_cross_product=c.use_cross_product)
             for i in range(num_layers)
         ])
         atom_out = num_atom_types + num_charges + extra_atom_features
-        self.heads = DenoiserHeads(self.layout, scalar_dim, vector_dim, edge_dim, atom_out, num_bond_types)
+        self.heads = DenoiserHeads(self.layout, scalar_dim, vector_dim, edge_dim, atom_out, NUM_BOND_TYPES)
 
     def forward(self, batch: MolBatch, t: Tensor) -> DenoiserOutput:
         """Predict the clean molecule from the noisy ``batch`` at times ``t`` [G] in [0, 1]."""

@@ -6,7 +6,6 @@ checkpoint alone rebuilds the model and the diffusion for sampling.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import lightning as L
@@ -18,27 +17,21 @@ from molgen.config.load import config_from_dict
 from molgen.config.schema import ExperimentConfig
 from molgen.diffusion.marginals import EXTRA_FEATURES, Marginals
 from molgen.diffusion.process import MolecularDiffusion
-from molgen.diffusion.weighting import LossWeights
 from molgen.training.ema import EMA
 
 
 def build_denoiser(config: ExperimentConfig) -> nn.Module:
-    """The network named by the config's ``model`` section (keyword arguments mapped 1:1)."""
+    """The network of the config's ``model`` section."""
     from molgen.nn.denoiser import EQGATDenoiser
 
-    return EQGATDenoiser(**dataclasses.asdict(config.model))
+    return EQGATDenoiser(config.model)
 
 
 def build_diffusion(config: ExperimentConfig, marginals: Marginals) -> MolecularDiffusion:
-    """The joint diffusion of the config's ``diffusion`` section with the training marginals."""
-    d = config.diffusion
-    weights = LossWeights(coords=d.weight_coords, atom_types=d.weight_atom_types, charges=d.weight_charges,
-                          bonds=d.weight_bonds, extra=d.weight_extra)
+    """The joint diffusion of the config's ``diffusion`` section with the training marginals; the extra atom
+    features are diffused exactly when the model uses them (``model.extra_atom_features``)."""
     extras = tuple(EXTRA_FEATURES) if config.model.extra_atom_features > 0 else ()
-    return MolecularDiffusion(marginals, num_steps=d.num_steps, nu_coords=d.nu_coords, nu_atoms=d.nu_atoms,
-                              nu_charges=d.nu_charges, nu_bonds=d.nu_bonds, nu_extra=d.nu_extra,
-                              snr_clamp_min=d.snr_clamp_min, snr_clamp_max=d.snr_clamp_max, loss_weights=weights,
-                              extra_features=extras, coords_power=d.coords_power)
+    return MolecularDiffusion(config.diffusion, marginals, extra_features=extras)
 
 
 class DiffusionModule(L.LightningModule):

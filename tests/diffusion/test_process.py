@@ -9,6 +9,7 @@ import torch
 from standin import StandInDenoiser, toy_marginals, toy_molecules
 
 from molgen.chem.molgraph import MolBatch, MolGraph
+from molgen.config.schema import DiffusionConfig
 from molgen.diffusion.process import MolecularDiffusion, upper_pairs
 from molgen.diffusion.sampler import fixed_or_sampled_atoms, num_jumps, sample_batch, step_schedule
 
@@ -28,7 +29,7 @@ def _with_extras(graphs: list[MolGraph]) -> list[MolGraph]:
 
 def _setup(extras: tuple[str, ...] = EXTRAS) -> tuple[MolecularDiffusion, StandInDenoiser, MolBatch]:
     torch.manual_seed(0)
-    diffusion = MolecularDiffusion(toy_marginals(), num_steps=50, extra_features=extras)
+    diffusion = MolecularDiffusion(DiffusionConfig(num_steps=50), toy_marginals(), extra_features=extras)
     model = StandInDenoiser(extra={"is_aromatic": 2, "hybridization": 7}).double()
     return diffusion, model, MolBatch.from_graphs(_with_extras(toy_molecules()))
 

@@ -14,6 +14,7 @@ from molgen.chem.vocab import (
     NUM_HYBRIDIZATIONS,
     element_index,
 )
+from molgen.config.schema import ModelConfig
 from molgen.nn.denoiser import EQGATDenoiser
 from molgen.nn.geometry import reverse_edge_index
 from molgen.testing import assert_equivariant
@@ -76,7 +77,7 @@ def moved(batch: MolBatch, pos: torch.Tensor) -> MolBatch:
 def model(request) -> EQGATDenoiser:
     torch.manual_seed(0)
     lmax, cross = request.param
-    return EQGATDenoiser(**TINY, lmax=lmax, use_cross_product=cross).double().eval()
+    return EQGATDenoiser(ModelConfig(**TINY, lmax=lmax, use_cross_product=cross)).double().eval()
 
 
 def test_output_contract_shapes_and_centring(model: EQGATDenoiser) -> None:
@@ -108,7 +109,7 @@ def test_bond_logits_symmetric(model: EQGATDenoiser) -> None:
 @pytest.mark.parametrize("lmax", [1, 2])
 def test_gradients_reach_every_parameter(lmax: int) -> None:
     torch.manual_seed(0)
-    model = EQGATDenoiser(**TINY, lmax=lmax, use_cross_product=True)
+    model = EQGATDenoiser(ModelConfig(**TINY, lmax=lmax, use_cross_product=True))
     batch = random_batch(seed=4)
     batch.pos = batch.pos.float()
     out = model(batch, torch.rand(3))
@@ -121,7 +122,7 @@ def test_gradients_reach_every_parameter(lmax: int) -> None:
 
 def test_time_changes_the_prediction() -> None:
     torch.manual_seed(0)
-    model = EQGATDenoiser(**TINY).double()
+    model = EQGATDenoiser(ModelConfig(**TINY)).double()
     batch = random_batch(seed=5)
     early, late = model(batch, torch.zeros(3, dtype=torch.float64)), model(batch, torch.ones(3, dtype=torch.float64))
     assert not torch.allclose(early.atom_logits, late.atom_logits)
@@ -130,7 +131,7 @@ def test_time_changes_the_prediction() -> None:
 def test_molecules_do_not_interact() -> None:
     """Changing one molecule of the batch leaves the predictions for the others unchanged."""
     torch.manual_seed(0)
-    model = EQGATDenoiser(**TINY, lmax=2).double()
+    model = EQGATDenoiser(ModelConfig(**TINY, lmax=2)).double()
     batch, t = random_batch(seed=6), torch.full((3,), 0.4, dtype=torch.float64)
     other = batch.pos.clone()
     other[:5] += torch.randn(5, 3, dtype=torch.float64)
@@ -141,7 +142,7 @@ def test_molecules_do_not_interact() -> None:
 
 
 def test_extra_atom_feature_heads() -> None:
-    model = EQGATDenoiser(**TINY, extra_atom_features=EXTRA_ATOM_FEATURE_DIM).double()
+    model = EQGATDenoiser(ModelConfig(**TINY, extra_atom_features=EXTRA_ATOM_FEATURE_DIM)).double()
     out = model(random_batch(extra=True), torch.rand(3, dtype=torch.float64))
     shapes = {k: tuple(v.shape) for k, v in out.extra_logits.items()}
     assert shapes == {"is_aromatic": (16, 2), "is_in_ring": (16, 2), "hybridization": (16, NUM_HYBRIDIZATIONS)}
@@ -151,32 +152,32 @@ def test_extra_atom_feature_heads() -> None:
 
 def test_bad_arguments_are_rejected_with_clear_errors() -> None:
     with pytest.raises(ValueError, match="extra_atom_features must be 0 or 11"):
-        EQGATDenoiser(**TINY, extra_atom_features=3)
+        EQGATDenoiser(ModelConfig(**TINY, extra_atom_features=3))
     with pytest.raises(ValueError, match="tensor_product"):
-        EQGATDenoiser(**TINY, tensor_product="fft")
+        EQGATDenoiser(ModelConfig(**TINY, tensor_product="fft"))
     with pytest.raises(ValueError, match=r"t must have shape \[G\] = \(3,\)"):
-        EQGATDenoiser(**TINY)(random_batch(), torch.rand(2))
+        EQGATDenoiser(ModelConfig(**TINY))(random_batch(), torch.rand(2))
 
 
 @pytest.mark.parametrize("kwargs", [dict(lmax=3, use_cross_product=True), dict(lmax=2, tensor_product="e3nn")],
                          ids=["L3-gaunt", "L2-e3nn"])
 def test_higher_degree_and_e3nn_models_are_equivariant(kwargs: dict) -> None:
     torch.manual_seed(0)
-    model = EQGATDenoiser(**TINY, **kwargs).double()
+    model = EQGATDenoiser(ModelConfig(**TINY, **kwargs)).double()
     inputs, fn, outputs = as_tensor_function(model, random_batch(seed=8))
     assert_equivariant(fn, inputs, outputs, atol=1e-9, seed=8)
 
 
 def test_cutoff_model_is_equivariant() -> None:
     torch.manual_seed(0)
-    model = EQGATDenoiser(**TINY, lmax=2, cutoff=2.5).double()
+    model = EQGATDenoiser(ModelConfig(**TINY, lmax=2, cutoff=2.5)).double()
     inputs, fn, outputs = as_tensor_function(model, random_batch(seed=7))
     assert_equivariant(fn, inputs, outputs, atol=1e-9, seed=7)
 
 
 def test_paper_size_has_about_12m_parameters() -> None:
     """EQGAT-diff's QM9/GEOM model (12 layers, 256/256/128) has about 12M parameters (Le et al., 2024)."""
-    model = EQGATDenoiser(num_layers=12, scalar_dim=256, vector_dim=256, edge_dim=128, lmax=1)
+    model = EQGATDenoiser(ModelConfig(num_layers=12, scalar_dim=256, vector_dim=256, edge_dim=128, lmax=1))
     count = sum(p.numel() for p in model.parameters())
     assert 11.5e6 < count < 12.8e6, count
 
@@ -207,6 +208,6 @@ def test_tiny_model_runs_on_real_qm9_molecules(shared_data, lmax: int) -> None:
     batch = MolBatch.from_graphs([g.centered() for g in graphs])
     assert 8 <= int(batch.num_atoms.max()) <= 29
     torch.manual_seed(0)
-    out = EQGATDenoiser(**TINY, lmax=lmax)(batch, torch.linspace(0, 1, 8))
+    out = EQGATDenoiser(ModelConfig(**TINY, lmax=lmax))(batch, torch.linspace(0, 1, 8))
     assert out.pos.shape == batch.pos.shape and bool(torch.isfinite(out.pos).all())
     assert bool(torch.isfinite(out.bond_logits).all()) and out.bond_logits.shape[0] == out.edge_index.shape[1]
