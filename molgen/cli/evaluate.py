@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     from molgen.eval import evaluate_sdf
+    from molgen.eval.sanity import warnings_of as sanity_warnings
 
     args = build_parser().parse_args(argv)
     out = args.out or args.sdf.with_name(args.sdf.name.split(".")[0] + "_eval")
@@ -53,6 +54,8 @@ def main(argv: list[str]) -> int:
         )
     except INPUT_ERRORS as exc:
         return input_error("molgen evaluate", exc)
+    for line in sanity_warnings(result.summary.get("sanity", {})):  # first and loud: impossible geometry
+        print(line, file=sys.stderr)
     for key, value in result.flat().items():
         if not isinstance(value, dict):
             print(f"{key:45s} {value:.4g}" if isinstance(value, float) else f"{key:45s} {value}")

@@ -5,7 +5,9 @@ of ``K / n`` (they sum to 1). The Vendi score of order ``q`` (Pasarkar & Dieng, 
 of the Vendi Score") is ``exp(log(sum lambda^q) / (1 - q))``; ``q = 1`` is
 ``exp(-sum lambda log lambda)``, ``q = inf`` is ``1 / max lambda`` and ``q = 0`` counts the
 nonzero eigenvalues. The kernel here is Tanimoto similarity of Morgan fingerprints
-(radius 2) of the valid molecules.
+(radius 2) of the valid molecules, on the sanitised heavy-atom graph (``RemoveHs``), the
+field's convention: the same molecules written with or without explicit hydrogens give
+the same numbers.
 
 Speed: molecules with identical fingerprints are merged first (exact: the nonzero
 eigenvalues of ``K / n`` equal those of ``sqrt(w) K_u sqrt(w) / n`` with ``K_u`` the kernel
@@ -24,7 +26,7 @@ from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
 from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
-from molgen.eval.validity import sanitized_copy
+from molgen.eval.validity import sanitized_copy, without_hydrogens
 
 #: Eigenvalues below this (relative to the largest) count as zero (matters for q = 0 and small q).
 EIGEN_TOL = 1e-9
@@ -114,7 +116,8 @@ def compute(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
     rows = []
     for mol in mols:
         clean = sanitized_copy(mol)
-        rows.append({"_fingerprint": None if clean is None else fingerprint_bits(clean, options.fingerprint_bits)})
+        heavy = None if clean is None else without_hydrogens(clean)  # explicit or implicit H: the same bits
+        rows.append({"_fingerprint": None if heavy is None else fingerprint_bits(heavy, options.fingerprint_bits)})
     return rows
 
 

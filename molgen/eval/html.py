@@ -19,6 +19,7 @@ from rdkit.Chem.Draw import rdMolDraw2D
 
 from molgen.eval.geometry import pooled
 from molgen.eval.runner import EvaluationResult
+from molgen.eval.sanity import warnings_of as sanity_warnings
 from molgen.eval.validity import sanitized_copy, without_hydrogens
 
 #: (label, legacy key, corrected key) rows of the side-by-side table.
@@ -142,9 +143,11 @@ def render_html(result: EvaluationResult, mols: list[Chem.Mol]) -> str:
         for b in result.bad_records
     )
     timings = ", ".join(f"{k}: {v:.2f} s" for k, v in result.timings_s.items())
+    warnings = sanity_warnings(result.summary.get("sanity", {}))  # shown first, in red
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>molgen evaluation</title><style>{STYLE}</style>",
         "</head><body><h1>molgen evaluation</h1>",
+        *(f"<p style='color:#b00'><b>{html.escape(w)}</b></p>" for w in warnings),
         f"<p>reference: {html.escape(str(result.reference))}; protein: {html.escape(str(result.protein))}; "
         f"groups: {', '.join(result.groups)}; CPU time per group: {timings}</p>",
         "<h2>Legacy vs corrected</h2><p>Legacy definitions reproduce what EDM/MiDi/EQGAT-diff code reports "

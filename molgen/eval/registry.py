@@ -85,7 +85,16 @@ def register(group: MetricGroup) -> MetricGroup:
 
 def _load_builtin_groups() -> None:
     # Importing the metric modules registers their groups.
-    from molgen.eval import diversity, docking, druglike, geometry, plausibility, stability, validity  # noqa: F401
+    from molgen.eval import (  # noqa: F401
+        diversity,
+        docking,
+        druglike,
+        geometry,
+        plausibility,
+        sanity,
+        stability,
+        validity,
+    )
 
 
 def available_groups() -> dict[str, MetricGroup]:
