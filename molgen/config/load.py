@@ -16,7 +16,7 @@ import yaml
 
 from molgen.config.checks import value_problems
 from molgen.config.schema import ExperimentConfig
-from molgen.errors import MolgenInputError
+from molgen.errors import MolgenInputError, check_regular_file
 
 
 class ConfigError(MolgenInputError):
@@ -29,8 +29,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     source = str(path) if path is not None else "defaults"
     if path is not None:
         path = Path(path)
-        if not path.is_file():
+        if not path.exists():
             raise ConfigError(f"config file not found: {path}")
+        try:
+            check_regular_file(path, "config file")
+        except MolgenInputError as exc:
+            raise ConfigError(str(exc)) from None
         try:
             loaded = yaml.safe_load(path.read_text())
         except yaml.YAMLError as exc:
