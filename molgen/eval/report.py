@@ -8,6 +8,7 @@ only removed after the new one is in place).
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import math
 import shutil
@@ -83,6 +84,8 @@ def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str |
     out = Path(out_dir)
     check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):  # left by a run killed with -9
+        shutil.rmtree(stale)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         staging.chmod(0o755)  # mkdtemp creates 0700; a report folder should be readable like any other

@@ -72,3 +72,19 @@ def test_data_custom_killed_while_processing_keeps_the_previous_dataset(tmp_path
     assert rerun.returncode == 0, rerun.stderr
     assert sorted(p.name for p in processed.iterdir()) == ["w"]  # no work or staging folder left
     assert '"train": ' in (processed / "w" / "report.json").read_text()
+
+
+def test_evaluate_killed_while_writing_keeps_the_previous_report(tmp_path: Path) -> None:
+    small, big = tmp_path / "small.sdf", tmp_path / "big.sdf"
+    small.write_text(GOOD_RECORD * 3)
+    big.write_text(GOOD_RECORD * 3000)  # large enough for the kill to land while the report is written
+    out = tmp_path / "ev"
+    args = ["--out", str(out), "--metrics", "basic", "--workers", "1", "--quiet"]
+    assert molgen("evaluate", str(small), *args).returncode == 0
+    before = snapshot(out)
+    kill_when(["evaluate", str(big), *args], lambda: any(tmp_path.glob(".ev.tmp-*")))
+    assert snapshot(out) == before
+    rerun = molgen("evaluate", str(big), *args)
+    assert rerun.returncode == 0, rerun.stderr
+    assert '"n_read": 3000' in (out / "metrics.json").read_text()
+    assert not list(tmp_path.glob(".ev.*"))  # the killed run's staging folder is gone
