@@ -62,21 +62,27 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     Raises ``FileNotFoundError`` (missing) or :class:`UnsafeFileError` (anything that is not
     a checkpoint made of tensors, builtin containers and :func:`checkpoint_globals`).
     """
-    import torch
-
-    path = Path(path)
-    check_regular_file(path, "checkpoint")
-    try:
-        with torch.serialization.safe_globals(checkpoint_globals()), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the error says enough
-            ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, zipfile.BadZipFile,
-            UnicodeDecodeError, AttributeError, ImportError, IndexError, KeyError) as exc:
-        raise UnsafeFileError(f"{path}: {CHECKPOINT_ERROR} ({_reason(exc)})") from None
+    ckpt = load_tensors(path, "checkpoint", map_location)
     problem = _checkpoint_problem(ckpt)
     if problem:
         raise UnsafeFileError(f"{path}: {CHECKPOINT_ERROR} ({problem})")
     return ckpt
+
+
+def load_tensors(path: str | os.PathLike, what: str = "checkpoint", map_location: Any = "cpu") -> Any:
+    """``torch.load(weights_only=True)`` of a ``.ckpt``/``.pt`` file; every failure is one :class:`UnsafeFileError`."""
+    import torch
+
+    path = Path(path)
+    check_regular_file(path, what)
+    try:
+        with torch.serialization.safe_globals(checkpoint_globals()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the error says enough
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError, zipfile.BadZipFile,
+            UnicodeDecodeError, AttributeError, ImportError, IndexError, KeyError) as exc:
+        error = CHECKPOINT_ERROR if what == "checkpoint" else f"not a {what} or unsafe content"
+        raise UnsafeFileError(f"{path}: {error} ({_reason(exc)})") from None
 
 
 def _checkpoint_problem(ckpt: Any) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from molgen.errors import MolgenInputError, UnsafeFileError
-from molgen.safe_load import load_pickle
+from molgen.safe_load import load_pickle, load_tensors
 
 
 class CrossDockedFormatError(MolgenInputError):
@@ -81,7 +81,7 @@ def load_name_split(path: Path) -> dict[str, list[tuple[str, str]]]:
                 raise CrossDockedFormatError(f"{path}:{lineno}: expected two columns, got {row!r}")
             pairs.append((row[0], row[1]))
         return {"test" if "test" in path.stem else path.stem: pairs}
-    raw = torch.load(path, weights_only=True)
+    raw = _load_split_file(path)
     if not isinstance(raw, dict):
         raise CrossDockedFormatError(f"{path}: expected a dict of split name -> list of (pocket, ligand)")
     out = {}
@@ -92,9 +92,17 @@ def load_name_split(path: Path) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def _load_split_file(path: Path) -> object:
+    """A ``.pt`` split file (lists of strings or indices), read weights-only: no code runs from it."""
+    try:
+        return load_tensors(path, "split file")
+    except UnsafeFileError as err:
+        raise CrossDockedFormatError(str(err)) from None
+
+
 def load_pose_split(path: Path) -> dict[str, list[int]]:
     """TargetDiff's pose split: split name -> indices into ``index.pkl``."""
-    raw = torch.load(path, weights_only=True)
+    raw = _load_split_file(path)
     if not isinstance(raw, dict):
         raise CrossDockedFormatError(f"{path}: expected a dict of split name -> list of indices")
     out = {}
