@@ -9,6 +9,7 @@ import torch
 from toydata import ToyBuilder, toy_config
 
 from molgen.errors import MolgenInputError
+from molgen.training import callbacks
 from molgen.training.run_dir import check_new_run, resume_checkpoint
 from molgen.training.train import train
 
@@ -63,7 +64,7 @@ def test_new_run_needs_an_empty_folder_or_force(tmp_path: Path) -> None:
     check_new_run(tmp_path, force=True)
 
 
-def test_force_starts_over_and_resume_survives_a_corrupt_last(tmp_path: Path) -> None:
+def test_force_starts_over_and_resume_survives_a_corrupt_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "data"
     ToyBuilder().process(root, progress=False, log=None)
     out = tmp_path / "run"
@@ -74,5 +75,9 @@ def test_force_starts_over_and_resume_survives_a_corrupt_last(tmp_path: Path) ->
     last = train(toy_config(root, out, "optim.max_steps=2", "trainer.checkpoint_every=2"), force=True)
     assert sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt", "step=2.ckpt"]  # no last-v1.ckpt
     last.write_bytes(last.read_bytes()[:1000])  # a corrupt last.ckpt: resume from step=2.ckpt
+    read: list[str] = []
+    safe = callbacks.load_checkpoint
+    monkeypatch.setattr(callbacks, "load_checkpoint", lambda p, **kw: (read.append(Path(p).name), safe(p, **kw))[1])
     resumed = train(toy_config(root, out, "optim.max_steps=4", "trainer.checkpoint_every=2"), resume=True)
     assert torch.load(resumed, weights_only=True)["global_step"] == 4
+    assert read == ["step=2.ckpt"]  # Lightning itself read the checkpoint through the safe reader
