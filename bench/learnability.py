@@ -30,7 +30,7 @@ from molgen.chem.featurize import canonical_smiles, reconstruct_mol
 from molgen.config.load import load_config
 from molgen.data.custom import build_custom
 from molgen.data.template import ProcessedDataset
-from molgen.training.sample import sample
+from molgen.generate import load
 from molgen.training.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def main() -> None:
     ckpt = train(config)
     train_minutes = (time.perf_counter() - start) / 60
     start = time.perf_counter()
-    graphs = sample(ckpt, args.num, steps=args.sample_steps, seed=0, batch_size=100, progress=False)
+    graphs = load(ckpt).sample(args.num, steps=args.sample_steps, seed=0, batch_size=100)
     sample_seconds = time.perf_counter() - start
     figures = {k: round(v, 4) for k, v in learnability(graphs, training).items()}
     print(f"{len(training)} training molecules; {config.optim.max_steps} steps in {train_minutes:.1f} min: "

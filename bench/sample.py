@@ -21,19 +21,19 @@ import torch
 from molgen.chem.featurize import reconstruct_mol
 from molgen.config.load import load_config
 from molgen.diffusion.marginals import Marginals
-from molgen.training.module import build_denoiser, build_diffusion
-from molgen.training.sample import load_for_sampling, sample_with
+from molgen.generate import MoleculeGenerator, build_denoiser, build_diffusion, load
 
 STEPS = (500, 100, 50)
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def untrained(atoms: int) -> tuple[torch.nn.Module, object]:
+def untrained(atoms: int) -> MoleculeGenerator:
     config = load_config(ROOT / "configs" / "demo.yaml")
     hist = torch.zeros(atoms + 1)
     hist[atoms] = 1.0
     marginals = Marginals(atom_types=torch.ones(16), charges=torch.ones(6), bonds=torch.ones(5), num_atoms=hist)
-    return build_denoiser(config).eval(), build_diffusion(config, marginals)
+    return MoleculeGenerator(build_denoiser(config).eval(), build_diffusion(config, marginals), config,
+                             torch.device("cpu"))
 
 
 def quality(graphs: list) -> dict[str, float]:
@@ -53,17 +53,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    if args.ckpt:
-        model, diffusion, _ = load_for_sampling(args.ckpt)
-        atoms = None
-    else:
-        model, diffusion = untrained(args.atoms)
-        atoms = args.atoms
+    model, atoms = (load(args.ckpt), None) if args.ckpt else (untrained(args.atoms), args.atoms)
     results: dict[str, dict[str, float]] = {}
     for steps in STEPS:
         start = time.perf_counter()
-        graphs = sample_with(model, diffusion, args.num, steps=steps, atoms=atoms, seed=0, batch_size=args.num,
-                             progress=False)
+        graphs = model.sample(args.num, steps=steps, atoms=atoms, seed=0, batch_size=args.num)
         seconds = time.perf_counter() - start
         results[str(steps)] = {"seconds": round(seconds, 3), "mol_per_s": round(args.num / seconds, 3)}
         if args.ckpt:

@@ -1,4 +1,4 @@
-"""``molgen sample --ckpt CKPT --num 1000 --out samples.sdf ...``: wraps :func:`molgen.training.sample.sample`."""
+"""``molgen sample --ckpt CKPT --num 1000 --out samples.sdf ...``: wraps :mod:`molgen.generate`."""
 
 from __future__ import annotations
 
@@ -21,10 +21,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from molgen.training.sample import sample, write_samples
+    from molgen.errors import check_positive
+    from molgen.generate import MAX_ATOMS, load, write_samples
 
-    molecules = sample(args.ckpt, args.num, steps=args.steps, atoms=args.atoms, seed=args.seed,
-                       batch_size=args.batch_size, device=args.device, progress=not args.no_progress)
+    check_positive("--num", args.num)  # before the checkpoint is read: bad arguments cost nothing
+    check_positive("--batch-size", args.batch_size)
+    check_positive("--atoms", args.atoms, MAX_ATOMS)
+    check_positive("--steps", args.steps)
+    model = load(args.ckpt, args.device)
+    molecules = model.sample(args.num, steps=args.steps, atoms=args.atoms, seed=args.seed,
+                             batch_size=args.batch_size, progress=not args.no_progress)
     counts = write_samples(molecules, args.out)
     print(f"wrote {counts['written']} molecules to {args.out} ({counts['sanitized']} sanitise in RDKit)")
     return 0

@@ -43,6 +43,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 COMBINATIONS: list[tuple[str, Callable[[Any], bool], str]] = [
     ("model.tensor_product", lambda c: c.model.tensor_product is None or c.model.lmax >= 2,
      "null when model.lmax is 1 (the L = 1 path has no tensor product; gaunt or e3nn need lmax >= 2)"),
+    ("sample_eval.steps", lambda c: c.sample_eval.every_n_steps == 0 or c.sample_eval.steps is None
+     or 1 <= c.sample_eval.steps <= c.diffusion.num_steps, "null or in 1..diffusion.num_steps (sampling is on)"),
 ]
 
 

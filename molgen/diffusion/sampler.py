@@ -26,16 +26,18 @@ def step_schedule(num_steps: int, steps: int | None = None) -> list[int]:
 
 
 @torch.no_grad()
-def sample_batch(model: Denoiser, diffusion: MolecularDiffusion, num_atoms: Tensor, steps: int | None = None,
+def sample_batch(model: Denoiser, diffusion: MolecularDiffusion, num_atoms: Tensor, grid: list[int] | None = None,
                  generator: torch.Generator | None = None, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float32, on_step: Callable[[int], None] | None = None) -> MolBatch:
     """Generate molecules with num_atoms [G] atoms; returns the final clean :class:`MolBatch`.
 
-    ``generator`` (a CPU or device generator) makes the result reproducible;
-    ``on_step(i)`` is called after every jump (progress reporting).
+    ``grid``: the jumps, from :func:`step_schedule` (default: all T steps). ``generator`` (a CPU
+    or device generator) makes the result reproducible; ``on_step(i)`` is called after every jump.
     """
     state = diffusion.prior(num_atoms, device=device, dtype=dtype, generator=generator)
-    grid = step_schedule(diffusion.num_steps, steps)
+    grid = step_schedule(diffusion.num_steps) if grid is None else grid
+    if grid[0] != diffusion.num_steps or grid[-1] != 0:
+        raise ValueError(f"a sampling grid runs from T = {diffusion.num_steps} to 0, got {grid[0]} .. {grid[-1]}")
     g = state.num_graphs
     for i, (t, s) in enumerate(zip(grid[:-1], grid[1:], strict=True)):
         k_t = torch.full((g,), t, dtype=torch.long, device=device)
@@ -44,11 +46,6 @@ def sample_batch(model: Denoiser, diffusion: MolecularDiffusion, num_atoms: Tens
         if on_step is not None:
             on_step(i + 1)
     return state
-
-
-def num_jumps(num_steps: int, steps: int | None = None) -> int:
-    """How many model evaluations :func:`sample_batch` makes."""
-    return len(step_schedule(num_steps, steps)) - 1
 
 
 def fixed_or_sampled_atoms(diffusion: MolecularDiffusion, num: int, atoms: int | None,

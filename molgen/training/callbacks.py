@@ -12,7 +12,7 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from molgen.atomic import atomic_path
 from molgen.chem.featurize import reconstruct_mol
-from molgen.diffusion.sampler import fixed_or_sampled_atoms, sample_batch
+from molgen.diffusion.sampler import fixed_or_sampled_atoms, sample_batch, step_schedule
 from molgen.safe_load import load_checkpoint
 
 
@@ -59,8 +59,8 @@ class SampleEvaluateCallback(L.Callback):
         diffusion = pl_module.diffusion
         gen = torch.Generator().manual_seed(self.seed)
         atoms = fixed_or_sampled_atoms(diffusion, self.num_molecules, None, gen)
-        steps = min(self.steps or diffusion.num_steps, diffusion.num_steps)
-        batch = sample_batch(pl_module.sampling_model(), diffusion, atoms.to(pl_module.device), steps=steps,
+        batch = sample_batch(pl_module.sampling_model(), diffusion, atoms.to(pl_module.device),
+                             grid=step_schedule(diffusion.num_steps, self.steps),
                              generator=torch.Generator(pl_module.device).manual_seed(self.seed),
                              device=pl_module.device)
         mols = [reconstruct_mol(graph, sanitize=False).mol for graph in batch.to_graphs()]

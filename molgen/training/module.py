@@ -14,24 +14,9 @@ from torch import nn
 
 from molgen.chem.molgraph import MolBatch
 from molgen.config.load import config_from_dict
-from molgen.config.schema import ExperimentConfig
-from molgen.diffusion.marginals import EXTRA_FEATURES, Marginals
-from molgen.diffusion.process import MolecularDiffusion
+from molgen.diffusion.marginals import Marginals
+from molgen.generate.model import build_denoiser, build_diffusion
 from molgen.training.ema import EMA
-
-
-def build_denoiser(config: ExperimentConfig) -> nn.Module:
-    """The network of the config's ``model`` section."""
-    from molgen.nn.denoiser import EQGATDenoiser
-
-    return EQGATDenoiser(config.model)
-
-
-def build_diffusion(config: ExperimentConfig, marginals: Marginals) -> MolecularDiffusion:
-    """The joint diffusion of the config's ``diffusion`` section with the training marginals; the extra atom
-    features are diffused exactly when the model uses them (``model.extra_atom_features``)."""
-    extras = tuple(EXTRA_FEATURES) if config.model.extra_atom_features > 0 else ()
-    return MolecularDiffusion(config.diffusion, marginals, extra_features=extras)
 
 
 class DiffusionModule(L.LightningModule):

@@ -13,10 +13,10 @@ from molgen.chem.hydrogens import add_hydrogens, has_hydrogens
 from molgen.chem.molgraph import MolBatch
 from molgen.chem.sdf import read_sdf
 from molgen.chem.vocab import NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES, charge_to_index, element_index
-from molgen.config.schema import DiffusionConfig
+from molgen.config.schema import DiffusionConfig, ExperimentConfig
 from molgen.diffusion.marginals import Marginals
 from molgen.diffusion.process import MolecularDiffusion
-from molgen.training.sample import sample_with, write_samples
+from molgen.generate import MoleculeGenerator, write_samples
 
 C, O, H = element_index("C"), element_index("O"), element_index("H")
 
@@ -94,8 +94,8 @@ def test_a_heavy_atom_model_writes_complete_molecules_with_3d_hydrogens(tmp_path
     marginals = Marginals(atom_types=atom_types, charges=torch.tensor([0, 0, 1.0, 0, 0, 0]),
                           bonds=torch.tensor([1.0, 2.0, 0, 0, 0]), num_atoms=torch.tensor([0, 0, 0, 1.0]))
     assert not marginals.has_hydrogens
-    graphs = sample_with(_EthanolOracle(), MolecularDiffusion(DiffusionConfig(num_steps=20), marginals), 4, steps=10,
-                         progress=False)
+    diffusion = MolecularDiffusion(DiffusionConfig(num_steps=20), marginals)
+    graphs = MoleculeGenerator(_EthanolOracle(), diffusion, ExperimentConfig(), torch.device("cpu")).sample(4, steps=10)
     assert all(g.num_atoms == 9 and g.props["hydrogens"].startswith("implied") for g in graphs)
     out = tmp_path / "ethanol.sdf"
     write_samples(graphs, out)

@@ -11,7 +11,7 @@ from standin import StandInDenoiser, toy_marginals, toy_molecules
 from molgen.chem.molgraph import MolBatch, MolGraph
 from molgen.config.schema import DiffusionConfig
 from molgen.diffusion.process import MolecularDiffusion, upper_pairs
-from molgen.diffusion.sampler import fixed_or_sampled_atoms, num_jumps, sample_batch, step_schedule
+from molgen.diffusion.sampler import fixed_or_sampled_atoms, sample_batch, step_schedule
 
 EXTRAS = ("is_aromatic", "hybridization")
 
@@ -118,7 +118,7 @@ def test_step_schedule_jumps_from_T_to_zero() -> None:
         grid = step_schedule(500, steps)
         assert grid[0] == 500 and grid[-1] == 0 and len(grid) == steps + 1
         assert all(a > b for a, b in zip(grid[:-1], grid[1:], strict=True))
-    assert num_jumps(500, 50) == 50
+    assert len(step_schedule(500, 50)) - 1 == 50
     with pytest.raises(ValueError, match="sampling steps"):
         step_schedule(500, 501)
 
@@ -127,9 +127,10 @@ def test_sampling_is_reproducible_and_valid() -> None:
     diffusion, model, _ = _setup()
     atoms = fixed_or_sampled_atoms(diffusion, 4, None, torch.Generator().manual_seed(0))
     assert set(atoms.tolist()) <= {3, 4, 5}
-    runs = [sample_batch(model, diffusion, atoms, steps=10, generator=torch.Generator().manual_seed(42),
+    grid = step_schedule(diffusion.num_steps, 10)
+    runs = [sample_batch(model, diffusion, atoms, grid=grid, generator=torch.Generator().manual_seed(42),
                          dtype=torch.float64) for _ in range(2)]
-    other = sample_batch(model, diffusion, atoms, steps=10, generator=torch.Generator().manual_seed(43),
+    other = sample_batch(model, diffusion, atoms, grid=grid, generator=torch.Generator().manual_seed(43),
                          dtype=torch.float64)
     assert torch.equal(runs[0].pos, runs[1].pos) and torch.equal(runs[0].bond_index, runs[1].bond_index)
     assert not torch.equal(runs[0].pos, other.pos)

@@ -10,8 +10,8 @@ from molgen.chem.featurize import featurize_mol
 from molgen.chem.molgraph import MolBatch
 from molgen.config.load import load_config
 from molgen.diffusion.marginals import Marginals
-from molgen.diffusion.sampler import sample_batch
-from molgen.training.module import build_denoiser, build_diffusion
+from molgen.diffusion.sampler import sample_batch, step_schedule
+from molgen.generate import build_denoiser, build_diffusion
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -39,7 +39,8 @@ def test_overfitting_one_molecule_reduces_loss_and_sampling_reproduces_it() -> N
         losses.append(float(loss))
     assert sum(losses[-20:]) / 20 < 0.3 * sum(losses[:20]) / 20
     model.eval()
-    out = sample_batch(model, diffusion, torch.full((8,), 3), steps=50, generator=torch.Generator().manual_seed(1))
+    out = sample_batch(model, diffusion, torch.full((8,), 3), grid=step_schedule(diffusion.num_steps, 50),
+                       generator=torch.Generator().manual_seed(1))
     true_oh = float(torch.linalg.norm(water.pos[1:] - water.pos[0], dim=1).mean())  # RDKit: O first
     reproduced = 0
     for graph in out.to_graphs():

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 from rdkit import Chem
 
+import molgen
 from molgen.chem.vocab import element_index
 from molgen.eval import evaluate_molecules
-from molgen.training.sample import sample, write_samples
+from molgen.generate import load, write_samples
 
 H = element_index("H")
 CKPT = Path(__file__).resolve().parents[2] / "checkpoints" / "qm9_small_cpu.ckpt"
 
 
 def test_shipped_qm9_checkpoint_samples_valid_molecules(tmp_path):
-    graphs = sample(CKPT, 16, steps=50, seed=0, batch_size=16, progress=False)
+    graphs = load(CKPT).sample(16, steps=50, seed=0, batch_size=16)
     assert len(graphs) == 16
     out = tmp_path / "samples.sdf"
     assert write_samples(graphs, out)["written"] == 16
@@ -51,7 +54,26 @@ def test_samples_have_real_geometry_at_every_step_count(steps):
 
     With 500 or 499 jumps every coordinate used to be exactly 0 (the last jump's float32 posterior).
     """
-    graphs = sample(CKPT, 8, steps=steps, seed=0, batch_size=8, progress=False)
+    graphs = load(CKPT).sample(8, steps=steps, seed=0, batch_size=8)
     closest, bonded_ok = _geometry(graphs)
     assert closest > 0.5, f"atoms {closest:.3f} A apart at {steps} steps"
     assert bonded_ok >= (0.95 if steps == 10 else 0.99), f"{bonded_ok:.1%} of heavy bonds in 0.9-2.0 A"
+
+
+def test_the_notebook_api_loads_samples_writes_and_evaluates_in_four_lines(tmp_path):
+    model = molgen.load(CKPT)
+    mols = model.sample(8, steps=20, seed=0)
+    molgen.write_sdf(mols, tmp_path / "x.sdf")
+    metrics = molgen.evaluate(tmp_path / "x.sdf", metrics="basic")
+    assert metrics["input/n_read"] == 8
+    in_memory = molgen.evaluate(mols, metrics="basic")
+    for key in ("validity/valid", "validity/valid_and_connected", "stability/atom_stable_corrected"):
+        assert metrics[key] == in_memory[key]
+
+
+def test_generation_does_not_import_the_training_stack():
+    code = ("import sys, molgen.generate; "
+            "bad = sorted(m for m in sys.modules if m.startswith(('molgen.training', 'lightning'))); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

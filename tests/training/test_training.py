@@ -14,9 +14,9 @@ import torch
 from rdkit import Chem
 from toydata import ROOT, SMILES, ToyBuilder, toy_config
 
+import molgen
 from molgen.cli import sample as sample_cli
 from molgen.training.datamodule import MolDataModule, open_train_split
-from molgen.training.sample import load_for_sampling, sample
 from molgen.training.train import finetune, train
 
 
@@ -80,14 +80,14 @@ def test_finetune_starts_from_the_checkpoint_weights(toy_root: Path, trained: Pa
 
 
 def test_same_seed_same_molecules(trained: Path) -> None:
-    a = sample(trained, 5, steps=10, seed=3, batch_size=5, progress=False)
-    b = sample(trained, 5, steps=10, seed=3, batch_size=5, progress=False)
-    c = sample(trained, 5, steps=10, seed=4, batch_size=5, progress=False)
+    a = molgen.load(trained).sample(5, steps=10, seed=3, batch_size=5, progress=False)
+    b = molgen.load(trained).sample(5, steps=10, seed=3, batch_size=5, progress=False)
+    c = molgen.load(trained).sample(5, steps=10, seed=4, batch_size=5, progress=False)
     assert [g.num_atoms for g in a] == [g.num_atoms for g in b]
     for x, y in zip(a, b, strict=True):
         assert torch.equal(x.pos, y.pos) and torch.equal(x.bond_index, y.bond_index)
     assert any(x.num_atoms != y.num_atoms or not torch.equal(x.pos, y.pos) for x, y in zip(a, c, strict=True))
-    fixed = sample(trained, 2, steps=5, atoms=6, progress=False)
+    fixed = molgen.load(trained).sample(2, steps=5, atoms=6, progress=False)
     assert [g.num_atoms for g in fixed] == [6, 6]
 
 
@@ -96,7 +96,7 @@ def test_sample_cli_writes_every_molecule_with_the_models_bonds(trained: Path, t
     rc = sample_cli.main(["--ckpt", str(trained), "--num", "6", "--out", str(out), "--steps", "10", "--seed", "1",
                           "--batch-size", "4", "--no-progress"])
     assert rc == 0
-    expected = sample(trained, 6, steps=10, seed=1, batch_size=4, progress=False)
+    expected = molgen.load(trained).sample(6, steps=10, seed=1, batch_size=4, progress=False)
     mols = list(Chem.SDMolSupplier(str(out), sanitize=False, removeHs=False))
     assert len(mols) == 6 and all(m is not None for m in mols)
     for mol, graph in zip(mols, expected, strict=True):
@@ -108,13 +108,13 @@ def test_sample_cli_writes_every_molecule_with_the_models_bonds(trained: Path, t
         assert mol.HasProp("rdkit_sanitized")
 
 
-def test_load_for_sampling_uses_ema_weights(trained: Path) -> None:
-    model, diffusion, config = load_for_sampling(trained)
+def test_load_uses_ema_weights(trained: Path) -> None:
+    generator = molgen.load(trained)
     state = _ckpt(trained)["state_dict"]
-    for name, value in model.state_dict().items():
+    for name, value in generator.denoiser.state_dict().items():
         assert torch.equal(value, state[f"ema.module.{name}"])
-    assert diffusion.num_steps == config.diffusion.num_steps == 50
-    assert not model.training
+    assert generator.diffusion.num_steps == generator.config.diffusion.num_steps == 50
+    assert not generator.denoiser.training
 
 
 @pytest.mark.slow
