@@ -15,9 +15,13 @@ from rdkit import Chem
 from molgen.errors import MolgenInputError
 
 
-def truncated_gzip(path: Path, index: int, exc: BaseException) -> MolgenInputError:
+class TruncatedFileError(MolgenInputError):
+    """A compressed file that ends or breaks before its end (a cut download, a killed writer)."""
+
+
+def truncated_gzip(path: Path, index: int, exc: BaseException) -> TruncatedFileError:
     """The error for a ``.gz`` file that ends or breaks inside record ``index``."""
-    return MolgenInputError(f"{path}: truncated or corrupt gzip file (stops in record {index}: {exc})")
+    return TruncatedFileError(f"{path}: truncated or corrupt gzip file (stops in record {index}: {exc})")
 
 
 def diagnose_atom_block(block: str) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from molgen.chem.diagnose import TruncatedFileError
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.chem.sdf import graph_from_sdf_block, iter_sdf_blocks
@@ -97,7 +98,7 @@ class PubChem3D(ShardedBuilder):
             for index, block in iter_sdf_blocks(payload):
                 next_index = index + 1
                 yield RawRecord(payload, index, block)
-        except (OSError, EOFError, zlib.error) as err:  # truncated download: keep what was read, report the rest
+        except (OSError, EOFError, zlib.error, TruncatedFileError) as err:  # cut download: keep what was read
             yield RecordError(payload, next_index, "corrupt or truncated compressed file", str(err))
 
     def convert(self, record: RawRecord) -> MolGraph | RecordError:
