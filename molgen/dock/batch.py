@@ -29,7 +29,7 @@ from rdkit import Chem
 from tqdm.auto import tqdm
 
 from molgen.dock.box import Box
-from molgen.dock.errors import DockingInputError, LigandError
+from molgen.dock.errors import DockingInputError
 from molgen.dock.receptor import prepare_receptor
 from molgen.dock.results import CSV, SDF, ResultStore, file_digest
 from molgen.dock.vina_runner import MODES, VinaEngine
@@ -97,16 +97,14 @@ def dock_one(record: int, name: str, block: str) -> tuple[dict, list[str]]:
     """
     start = time.perf_counter()
     row = {"record": record, "name": name, "mode": _SETTINGS.mode}
-    try:
-        mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False)
-        if mol is None:
-            raise LigandError("RDKit could not parse the record")
-        result = _ENGINE.run(mol, _SETTINGS.box, _SETTINGS.mode)
-    except LigandError as exc:
-        row.update(status="failed", reason=str(exc))
-        return _finish(row, start), []
-    except Exception as exc:  # any other per-molecule failure (Vina, meeko internals) is recorded, never fatal
-        row.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
+    from molgen.eval.reading import parse_mol_block
+
+    mol, reason = parse_mol_block(block)
+    result = None
+    if mol is not None:
+        result, reason = _ENGINE.try_run(mol, _SETTINGS.box, _SETTINGS.mode)
+    if result is None:
+        row.update(status="failed", reason=reason)
         return _finish(row, start), []
     row.update(
         status="ok", reason="", vina_score=round(result.score, 4), vina_inter=round(result.inter[0], 4),

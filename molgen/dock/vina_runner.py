@@ -100,3 +100,16 @@ class VinaEngine:
         if not all(math.isfinite(s) for s in result.scores):
             raise LigandError(f"Vina returned a non-finite energy {result.scores} (is the ligand inside the box?)")
         return result
+
+    def try_run(self, mol: Chem.Mol, box: Box | None, mode: str) -> tuple[DockResult | None, str]:
+        """:meth:`run`, with any failure of this one molecule returned as ``(None, reason)``, never raised.
+
+        Batch callers (``molgen dock``, the docking metrics) record the reason and go on: a
+        :class:`LigandError` gives its message, anything else Vina or meeko raises gives its type and message.
+        """
+        try:
+            return self.run(mol, box, mode), ""
+        except LigandError as exc:
+            return None, str(exc)
+        except Exception as exc:  # Vina/meeko internals on one odd molecule must not stop a batch of thousands
+            return None, f"{type(exc).__name__}: {exc}"

@@ -35,17 +35,13 @@ def _engine_and_box(options: EvalOptions):
 
 def score_molecule(engine, mol: Chem.Mol, box, modes: tuple[str, ...]) -> dict:
     """``{docking.vina_score/min/dock: kcal/mol or None}`` for ``mol``; failures give ``docking.reason``."""
-    from molgen.dock import LigandError
-
     row: dict = {}
     reasons = []
     for mode in modes:
-        key = PREFIX + METRIC_OF_MODE[mode]
-        try:
-            row[key] = round(engine.run(mol, box, mode).score, 4)
-        except LigandError as exc:
-            row[key] = None
-            reasons.append(f"{mode}: {exc}")
+        result, reason = engine.try_run(mol, box, mode)
+        row[PREFIX + METRIC_OF_MODE[mode]] = None if result is None else round(result.score, 4)
+        if reason:
+            reasons.append(f"{mode}: {reason}")
     row[PREFIX + "reason"] = "; ".join(reasons)
     return row
 

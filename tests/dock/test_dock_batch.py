@@ -130,3 +130,16 @@ def test_bad_input_is_one_line_naming_the_file(case, message, ligands, vina_1iep
     assert code == 2
     assert err.startswith("molgen dock: error: ") and err.count("\n") == 0 and message in err
     assert not (tmp_path / "o").exists()
+
+
+def test_unreadable_record_is_a_row_not_a_crash(tmp_path, vina_1iep):
+    crystal = (vina_1iep / "1iep_ligand.sdf").read_text()
+    corrupt = "broken\n  RDKit\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n    0.0000    0.0000 C   0  0\n"
+    corrupt += "M  END\n$$$$\n"
+    path = tmp_path / "mixed.sdf"
+    path.write_text(corrupt + crystal)
+    settings = DockSettings(mode="score", box=read_box_file(vina_1iep / "1iep_receptor.box.txt"))
+    run = dock_sdf(path, vina_1iep / "1iep_receptorH.pdb", tmp_path / "out", settings)
+    rows = read_rows(run.csv)
+    assert [r["status"] for r in rows] == ["failed", "ok"]
+    assert rows[0]["name"] == "broken" and "atom line 1" in rows[0]["reason"]
