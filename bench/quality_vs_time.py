@@ -1,0 +1,99 @@
+"""Does Gaunt pay? Sample quality at equal wall-clock training budgets; baseline = the L = 1 EQGAT-diff arm.
+
+Each arm is configs/demo.yaml with the model sizes below (plus dotted overrides), trained on a
+processed dataset (default ``qm9_noh``: QM9 heavy atoms, hydrogens implied at writing) for
+``--minutes`` of wall clock, with snapshot checkpoints on the way. ``eval`` samples ``--num``
+molecules at ``--steps`` jumps from a checkpoint and scores them with ``molgen.eval`` (basic).
+Run the arms as concurrent processes so that they share the machine's load equally.
+
+    python bench/quality_vs_time.py train --arm L1_small --minutes 15 --out runs/qvt [key=value ...]
+    python bench/quality_vs_time.py eval runs/qvt/L1_small/checkpoints/minutes=15.ckpt --num 500
+
+Each command prints, as its last line, one JSON object with its figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+from molgen.config.load import load_config
+from molgen.generate import load
+from molgen.safe_load import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+ARMS: dict[str, list[str]] = {
+    "L1_small": ["model.num_layers=3", "model.scalar_dim=48", "model.vector_dim=16", "model.edge_dim=8"],
+    "L1_wide": ["model.num_layers=4", "model.scalar_dim=96", "model.vector_dim=32", "model.edge_dim=32"],
+    "L2_gaunt": ["model.num_layers=3", "model.scalar_dim=48", "model.vector_dim=16", "model.edge_dim=8",
+                 "model.lmax=2", "model.tensor_product=gaunt"],
+    "L3_gaunt": ["model.num_layers=3", "model.scalar_dim=48", "model.vector_dim=16", "model.edge_dim=8",
+                 "model.lmax=3", "model.tensor_product=gaunt"],
+}
+KEYS = ("validity/valid", "validity/valid_and_connected", "stability/mol_stable_corrected",
+        "stability/atom_stable_corrected", "validity/uniqueness")
+
+
+def train_arm(args: argparse.Namespace) -> dict:
+    from molgen.training.train import train
+
+    out = Path(args.out) / args.arm
+    snapshots = sorted({m for m in (15.0, 30.0, 60.0, 120.0) if m < args.minutes} | {args.minutes})
+    config = load_config(ROOT / "configs" / "demo.yaml", [
+        f"dataset.root={args.root}", f"dataset.name={args.dataset}", f"trainer.output_dir={out}",
+        f"optim.max_minutes={args.minutes}", f"trainer.snapshot_minutes={snapshots}", "optim.max_steps=10000000",
+        "trainer.checkpoint_every=500", *ARMS[args.arm], *args.overrides])
+    if not args.resume:
+        shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    last = train(config, resume=args.resume)
+    step = int(load_checkpoint(last)["global_step"])
+    params = sum(p.numel() for p in load(last).denoiser.parameters())
+    return {"benchmark": "quality_vs_time/train", "arm": args.arm, "minutes": args.minutes, "steps": step,
+            "params": params, "wall_minutes": round((time.perf_counter() - start) / 60, 2), "checkpoint": str(last),
+            "overrides": ARMS[args.arm] + args.overrides}
+
+
+def eval_checkpoint(args: argparse.Namespace) -> dict:
+    from molgen.chem.featurize import reconstruct_mol
+    from molgen.eval import evaluate_molecules
+
+    start = time.perf_counter()
+    graphs = load(args.ckpt).sample(args.num, steps=args.steps, seed=args.seed, batch_size=100)
+    seconds = time.perf_counter() - start
+    report = evaluate_molecules([reconstruct_mol(g, sanitize=False).mol for g in graphs], metrics="basic")
+    figures = {k: round(float(report[k]), 4) for k in KEYS if k in report}
+    return {"benchmark": "quality_vs_time/eval", "checkpoint": args.ckpt, "num": args.num, "steps": args.steps,
+            "sample_seconds": round(seconds, 1), **figures}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("--arm", choices=sorted(ARMS), required=True)
+    t.add_argument("--minutes", type=float, default=15.0)
+    t.add_argument("--root", default="data")
+    t.add_argument("--dataset", default="qm9_noh")
+    t.add_argument("--out", default="runs/quality_vs_time")
+    t.add_argument("--resume", action="store_true", help="continue the arm's run (a longer --minutes)")
+    t.add_argument("overrides", nargs="*")
+    e = sub.add_parser("eval")
+    e.add_argument("ckpt")
+    e.add_argument("--num", type=int, default=500)
+    e.add_argument("--steps", type=int, default=100)
+    e.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    result = train_arm(args) if args.command == "train" else eval_checkpoint(args)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
