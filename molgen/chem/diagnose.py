@@ -55,3 +55,37 @@ def _element_symbols() -> frozenset[str]:
 def _counts_line(block: str) -> str:
     lines = block.splitlines()
     return f"counts line: {lines[3].strip()!r}" if len(lines) > 3 else f"only {len(lines)} lines"
+
+
+#: Most bonds per atom handed to RDKit: it dies with SIGSEGV on some graphs with far more (a sampled
+#: 500-atom graph with atom degree 59), and no real molecule has an atom with more than 8 bonds.
+RDKIT_MAX_DEGREE = 8
+
+
+def block_max_degree(block: str) -> int:
+    """The largest number of bonds on one atom in a V2000 or V3000 mol block, read without RDKit (0 if none)."""
+    lines = block.splitlines()
+    pairs: list[tuple[str, str]] = []
+    if "V3000" in block:
+        inside = False
+        for line in lines:
+            if line.startswith("M  V30 BEGIN BOND"):
+                inside = True
+            elif line.startswith("M  V30 END BOND"):
+                break
+            elif inside and len(fields := line.split()) >= 6:
+                pairs.append((fields[4], fields[5]))
+    elif len(lines) > 3 and lines[3][:6].replace(" ", "").isdigit():
+        n_atoms, n_bonds = int(lines[3][:3]), int(lines[3][3:6])
+        pairs = [(line[:3], line[3:6]) for line in lines[4 + n_atoms:4 + n_atoms + n_bonds]]
+    counts: dict[str, int] = {}
+    for a, b in pairs:
+        for atom in (a.strip(), b.strip()):
+            counts[atom] = counts.get(atom, 0) + 1
+    return max(counts.values(), default=0)
+
+
+def rdkit_degree_problem(block: str) -> str:
+    """Why ``block`` must not be parsed by RDKit (``""`` when it may be)."""
+    degree = block_max_degree(block)
+    return f"atom degree {degree} > {RDKIT_MAX_DEGREE} (not given to RDKit)" if degree > RDKIT_MAX_DEGREE else ""

@@ -29,7 +29,7 @@ from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
 from molgen.atomic import atomic_path
-from molgen.chem.diagnose import diagnose_atom_block, truncated_gzip
+from molgen.chem.diagnose import RDKIT_MAX_DEGREE, diagnose_atom_block, rdkit_degree_problem, truncated_gzip
 from molgen.chem.featurize import FeaturizeError, featurize_mol, reconstruct_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import BadRecordError, RecordError
@@ -111,6 +111,8 @@ def mol_from_sdf_block(block: str, file: str, index: int, *, vocabulary: bool = 
     """
     if "M  END" not in block:
         raise BadRecordError(RecordError(file, index, "truncated record (no 'M  END' line)"))
+    if problem := rdkit_degree_problem(block):  # RDKit can crash the process on such a graph
+        raise BadRecordError(RecordError(file, index, "impossible atom degree", problem))
     with BlockLogs():  # RDKit's own log lines would repeat what the report already says
         mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=True)
     if mol is None:
@@ -198,10 +200,9 @@ def write_sdf(molecules: Iterable[MolGraph | Chem.Mol], path: str | os.PathLike)
     return count
 
 
-#: Graphs beyond these limits are written by molgen itself (:func:`graph_block`), never handed to RDKit:
-#: RDKit 2026.09 dies with SIGSEGV in ``MolToMolBlock`` on a sampled 500-atom graph with 5,693 bonds and
-#: atom degree 59, and no real molecule has an atom with more than 8 bonds.
-RDKIT_MAX_DEGREE = 8
+#: Graphs with an atom of more than RDKIT_MAX_DEGREE bonds are written by molgen itself (:func:`graph_block`),
+#: never handed to RDKit: RDKit 2026.09 dies with SIGSEGV in ``MolToMolBlock`` (and when reading the block
+#: back) on a sampled 500-atom graph with 5,693 bonds and atom degree 59.
 V2000_MAX = 999  # V2000 counts lines hold 3 digits; bigger graphs are written as V3000
 
 

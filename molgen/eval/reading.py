@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rdkit import Chem, rdBase
 
-from molgen.chem.diagnose import diagnose_atom_block, truncated_gzip
+from molgen.chem.diagnose import diagnose_atom_block, rdkit_degree_problem, truncated_gzip
 from molgen.errors import MolgenInputError, check_regular_file
 
 
@@ -73,6 +73,8 @@ def iter_sdf_blocks(path: str | Path) -> Iterator[str]:
 
 def parse_mol_block(block: str) -> tuple[Chem.Mol | None, str]:
     """Parse one SDF record without sanitising; return ``(mol, "")`` or ``(None, reason)``."""
+    if problem := rdkit_degree_problem(block):  # RDKit can crash the process on such a graph
+        return None, problem
     with rdBase.BlockLogs():
         mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=True)
     if mol is None:
