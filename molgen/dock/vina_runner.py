@@ -45,8 +45,10 @@ class VinaEngine:
     """AutoDock Vina with one receptor; :meth:`run` scores, minimises or docks one ligand."""
 
     def __init__(self, receptor_pdbqt: str | Path, seed: int = 42, exhaustiveness: int = 16, n_poses: int = 1):
-        from vina import Vina
-
+        try:
+            from vina import Vina
+        except ImportError as exc:
+            raise ImportError("AutoDock Vina is not installed: pip install 'molgen[dock]'") from exc
         if exhaustiveness < 1 or n_poses < 1:
             raise DockingInputError(f"exhaustiveness and poses must be >= 1, got {exhaustiveness} and {n_poses}")
         self.exhaustiveness, self.n_poses = exhaustiveness, n_poses
