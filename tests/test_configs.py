@@ -87,3 +87,9 @@ def test_extra_features_without_their_statistics_are_a_clear_error() -> None:
     lacking = Marginals(atom_types=torch.ones(16), charges=torch.ones(6), bonds=torch.ones(5), num_atoms=torch.ones(4))
     with pytest.raises(ValueError, match="model.extra_atom_features needs the 'is_aromatic' statistics"):
         build_diffusion(config, lacking)
+
+
+@pytest.mark.parametrize("override", ["batching.mode=dynamic", "logging.wandb_mode=cloud"])
+def test_text_options_outside_their_choices_are_rejected_when_loaded(override: str) -> None:
+    with pytest.raises(ConfigError, match=override.split("=")[0] + ": must be"):
+        load_config(CONFIGS[0], [override])

@@ -34,6 +34,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "sample_eval.every_n_steps": (lambda v: v >= 0, "an integer >= 0 (0 = off)"),
     "diffusion.coords_power": (lambda v: math.isfinite(v) and v > 0, "a number > 0 (2 = EQGAT-diff's noise level)"),
     "trainer.snapshot_minutes": (lambda v: all(m > 0 for m in v), "a list of minutes > 0"),
+    "batching.mode": (lambda v: v in ("fixed", "bucketed"), "fixed or bucketed"),
+    "logging.wandb_mode": (lambda v: v in ("online", "offline", "disabled"), "online, offline or disabled"),
     "model.lmax": (lambda v: 1 <= v <= 3, "1 (EQGAT-diff's Cartesian vectors), 2 or 3 (Gaunt irreps)"),
     "model.tensor_product": (lambda v: v in (None, "gaunt", "e3nn"), "null, gaunt or e3nn"),
     "model.extra_atom_features": (lambda v: v in (0, EXTRA_ATOM_FEATURE_DIM), f"0 or {EXTRA_ATOM_FEATURE_DIM}"),
