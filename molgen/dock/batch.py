@@ -95,10 +95,10 @@ def dock_one(record: int, name: str, block: str) -> tuple[dict, list[str]]:
 
     Any failure of this one molecule becomes ``status=failed`` with the reason; nothing is raised.
     """
-    start = time.perf_counter()
-    row = {"record": record, "name": name, "mode": _SETTINGS.mode}
     from molgen.eval.reading import parse_mol_block
 
+    start = time.perf_counter()
+    row = {"record": record, "name": name, "mode": _SETTINGS.mode}
     mol, reason = parse_mol_block(block)
     result = None
     if mol is not None:
@@ -142,7 +142,6 @@ def _records(path: Path) -> Iterator[tuple[int, str, str]]:
         yield index, block.split("\n", 1)[0].strip(), block
 
 
-
 def dock_sdf(
     ligands: str | Path,
     receptor: str | Path,
@@ -182,11 +181,10 @@ def dock_sdf(
             if time.perf_counter() - last_flush > flush_s:
                 store.flush()
                 last_flush = time.perf_counter()
-    finally:
+    finally:  # keep what finished, also when interrupted
         bar.close()
-        store.flush()  # keep what finished, also when interrupted
-    seconds = time.perf_counter() - start
-    store.flush({"seconds_this_run": round(seconds, 3), "workers": workers})
+        seconds = time.perf_counter() - start
+        store.flush({"seconds_this_run": round(seconds, 3), "workers": workers})
     n_ok = sum(r.get("status") == "ok" for r in store.rows.values())
     return DockRun(out, n_records, n_ok, len(store.rows) - n_ok, n_skipped, seconds)
 
