@@ -6,9 +6,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("vina", reason="the dock extra (vina, meeko, gemmi) is not installed")
-pytest.importorskip("meeko", reason="the dock extra (vina, meeko, gemmi) is not installed")
-
 
 @pytest.fixture(scope="session")
 def vina_1iep(shared_data: Path) -> Path:

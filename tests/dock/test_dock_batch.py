@@ -12,6 +12,9 @@ import molgen.dock.batch as batch
 from molgen.cli import main as molgen
 from molgen.dock import DockSettings, dock_sdf, read_box_file
 
+pytest.importorskip("vina", reason="the dock extra (vina, meeko, gemmi) is not installed")
+pytest.importorskip("meeko", reason="the dock extra (vina, meeko, gemmi) is not installed")
+
 
 def read_rows(path):
     with open(path, newline="") as handle:

@@ -11,6 +11,9 @@ from rdkit import Chem
 from molgen.cli.evaluate import main as evaluate_main
 from molgen.eval import EvalOptions, evaluate, resolve_metrics
 
+pytest.importorskip("vina", reason="the dock extra (vina, meeko, gemmi) is not installed")
+pytest.importorskip("meeko", reason="the dock extra (vina, meeko, gemmi) is not installed")
+
 
 @pytest.fixture
 def two_poses(tmp_path, vina_1iep):

@@ -27,6 +27,8 @@ HETATM   13 ZN    ZN A 301       0.000  -3.000   0.000  1.00  0.00          ZN
 END
 """
 
+pytest.importorskip("meeko", reason="the dock extra (vina, meeko, gemmi) is not installed")
+
 
 def embedded(smiles: str, hydrogens: bool = True) -> Chem.Mol:
     mol = Chem.AddHs(Chem.MolFromSmiles(smiles))

@@ -10,6 +10,9 @@ from rdkit.Chem import rdMolAlign
 
 from molgen.dock import VinaEngine, box_from_ligand_file, prepare_receptor, read_box_file
 
+pytest.importorskip("vina", reason="the dock extra (vina, meeko, gemmi) is not installed")
+pytest.importorskip("meeko", reason="the dock extra (vina, meeko, gemmi) is not installed")
+
 
 def heavy_rmsd(pose: Chem.Mol, reference: Chem.Mol) -> float:
     """Symmetry-aware heavy-atom RMSD in place (no superposition), Angstrom."""
