@@ -2,14 +2,21 @@
 
 Usage (float64 throughout; every floating input must already be float64, and so must the module)::
 
+    import torch
+    from molgen.nn.gaunt_conv import GauntConv
     from molgen.testing import assert_equivariant
 
-    model = Denoiser(cfg).double()
-    assert_equivariant(
-        lambda pos, h, v, ei, batch, t: model(pos, h, v, ei, batch, t),
-        inputs=[("pos", pos), ("scalar", h), ("irreps", v), ("edge_index", ei), ("batch", batch), ("global", t)],
-        outputs=["pos", "scalar", "irreps:1"],
-    )
+    conv = GauntConv(lmax_in=2, lmax_filter=2, lmax_out=2, channels=4).double()
+    pos, x = torch.randn(6, 3, dtype=torch.float64), torch.randn(6, 4, 9, dtype=torch.float64)  # [N, 3], [N, C, 9]
+    edge_index = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]])  # [2, E]
+    weights = torch.randn(6, 4, 3, dtype=torch.float64)  # [E, C, Lf + 1]
+
+    def layer(pos, x, edge_index, weights):
+        vec = pos[edge_index[1]] - pos[edge_index[0]]  # [E, 3]
+        return conv(x, vec, weights, edge_index[0], edge_index[1], num_nodes=pos.shape[0])
+
+    assert_equivariant(layer, [("pos", pos), ("irreps", x), ("edge_index", edge_index), ("edge_scalar", weights)],
+                       outputs=["irreps:2"])
 
 Kinds (first dim N = atoms, E = edges):
 

@@ -1,46 +1,163 @@
 """``molgen data DATASET [options]``: prepare a dataset (thin wrapper over each dataset's library function).
 
-Every dataset module listed in :data:`DATASETS` exposes two functions:
-
-* ``add_cli_arguments(parser: argparse.ArgumentParser) -> None``: its own options;
-* ``run_cli(args: argparse.Namespace) -> ProcessReport``: calls its library function.
-
-The options every dataset shares (``--root``, ``--force``, ``--workers``,
-``--strict``, ``--no-progress``) are added here and arrive in ``args``.
+Each dataset in :data:`DATASETS` has here a function adding its own options to the parser and
+one calling its library function (``molgen.data.<dataset>``) with the parsed arguments; the
+library modules hold no argparse or print code. The options every dataset shares (``--root``,
+``--force``, ``--workers``, ``--strict``, ``--no-progress``) are added by :func:`_parser`.
+A dataset's library module is imported only when that dataset is prepared.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from molgen.cli import INPUT_ERRORS, input_error
 
-#: dataset name -> (module, one-line description)
-DATASETS: dict[str, tuple[str, str]] = {
-    "qm9": ("molgen.data.qm9", "QM9 (torch_geometric raw, official XYZ tarball, or the qm9pack package)"),
-    "geom": ("molgen.data.geom", "GEOM-Drugs conformers"),
-    "pubchem3d": ("molgen.data.pubchem3d", "PubChem3D Compound_3D SDF files"),
-    "crossdocked": ("molgen.data.crossdocked", "CrossDocked2020 pocket10 protein-ligand pairs"),
-    "custom": ("molgen.data.custom", "your own SDF files"),
+
+def _qm9_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", choices=("auto", "tg", "xyz", "qm9pack"), default="auto",
+                        help="raw form to read (auto: raw folder contents first, then the qm9pack package)")
+    parser.add_argument("--raw-dir", default=None, help="folder with the raw files (default <root>/raw/qm9)")
+    parser.add_argument("--download", action="store_true",
+                        help="download the official XYZ tarball + uncharacterized.txt (MD5-checked) if absent")
+    parser.add_argument("--limit", type=int, default=None, help="process only the first N raw records")
+    parser.add_argument("--aromatic", action="store_true",
+                        help="keep RDKit's aromatic bond class (default: Kekulé bonds, as EQGAT-diff)")
+    parser.add_argument("--remove-hs", action="store_true",
+                        help="heavy atoms only, as processed/qm9_noh (hydrogens are added back when sampling)")
+
+
+def _qm9_run(args: argparse.Namespace) -> None:
+    from molgen.data.qm9 import prepare_qm9
+
+    prepare_qm9(args.source, args.raw_dir, root=args.root, force=args.force, workers=args.workers,
+                limit=args.limit, download=args.download, strict=args.strict, progress=not args.no_progress,
+                kekulize=not args.aromatic, remove_hs=args.remove_hs)
+
+
+def _geom_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--raw", required=True, help="rdkit_folder directory or drugs_crude.msgpack file")
+    parser.add_argument("--conformers", type=int, default=5, help="lowest-energy conformers per molecule (0: all)")
+    parser.add_argument("--split-file", help="JSON {split: [SMILES, ...]} replacing the hashed 80/10/10 split")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the hashed split")
+    parser.add_argument("--max-atoms", type=int, help="drop conformers with more atoms")
+    parser.add_argument("--shard-size", type=int, default=500, help="molecules per resumable shard")
+    parser.add_argument("--summary", default="summary_drugs.json", help="summary file name inside rdkit_folder")
+
+
+def _geom_run(args: argparse.Namespace) -> None:
+    from molgen.data.geom import GeomDrugs
+
+    builder = GeomDrugs(args.raw, conformers=args.conformers, split_file=args.split_file, seed=args.seed,
+                        max_atoms=args.max_atoms, shard_size=args.shard_size, summary_name=args.summary)
+    builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
+                    progress=not args.no_progress)
+
+
+def _pubchem3d_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--raw", help="folder with Compound_3D *.sdf.gz files (or one file)")
+    parser.add_argument("--remove-hs", action="store_true", help="drop hydrogen atoms (heavy-atom pretraining)")
+    parser.add_argument("--shard", help="process only slice i/n of the input files (e.g. 0/8), one per machine")
+    parser.add_argument("--merge", type=int, metavar="N", help="merge the N finished parts into processed/pubchem3d")
+    parser.add_argument("--max-atoms", type=int, help="drop molecules with more atoms")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the hashed split by CID")
+
+
+def _pubchem3d_run(args: argparse.Namespace) -> None:
+    from molgen.data.pubchem3d import PubChem3D, merge_parts, parse_slice
+    from molgen.errors import MolgenInputError
+
+    if args.merge:
+        print(merge_parts(args.merge, args.root).summary())
+        return
+    if not args.raw:
+        raise MolgenInputError("molgen data pubchem3d needs --raw DIR (or --merge N)")
+    shard = parse_slice(args.shard) if args.shard else None
+    builder = PubChem3D(args.raw, remove_hs=args.remove_hs, shard=shard, max_atoms=args.max_atoms, seed=args.seed)
+    builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
+                    progress=not args.no_progress)
+
+
+def _crossdocked_options(parser: argparse.ArgumentParser) -> None:
+    from molgen.data.pocket import DEFAULT_POCKET_CUTOFF
+
+    parser.add_argument("--raw", required=True, help="crossdocked_pocket10 folder (with index.pkl)")
+    parser.add_argument("--split-file", help="split_by_name.pt (or a Protein/Ligand TSV)")
+    parser.add_argument("--pose-split", help="TargetDiff crossdocked_pocket10_pose_split.pt")
+    parser.add_argument("--pocket-cutoff", type=float, default=DEFAULT_POCKET_CUTOFF, help="pocket radius in A")
+    parser.add_argument("--ligand-hs", action="store_true", help="keep ligand hydrogens (default: heavy atoms)")
+    parser.add_argument("--max-atoms", type=int, help="drop pairs whose ligand has more atoms")
+
+
+def _crossdocked_run(args: argparse.Namespace) -> None:
+    from molgen.data.crossdocked import CrossDocked
+
+    builder = CrossDocked(args.raw, split_file=args.split_file, pose_split=args.pose_split,
+                          pocket_cutoff=args.pocket_cutoff, ligand_hs=args.ligand_hs, max_atoms=args.max_atoms)
+    builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
+                    progress=not args.no_progress)
+
+
+def _custom_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sdf", required=True, help="an .sdf/.sdf.gz file or a folder of them")
+    parser.add_argument("--name", required=True, help="dataset name (folder under processed/)")
+    parser.add_argument("--max-atoms", type=int, help="reject molecules with more atoms")
+    parser.add_argument("--reject-disconnected", action="store_true", help="reject multi-fragment molecules")
+    parser.add_argument("--add-hs", action="store_true", help="add missing hydrogens instead of rejecting")
+    parser.add_argument("--kekulize", action="store_true", help="Kekulé bonds instead of the aromatic bond class")
+
+
+def _custom_run(args: argparse.Namespace) -> None:
+    from molgen.data.custom import build_custom
+    from molgen.data.template import processed_dir
+
+    report = build_custom(args.sdf, args.name, args.root, force=args.force, workers=args.workers,
+                          strict=args.strict, progress=not args.no_progress, max_atoms=args.max_atoms,
+                          reject_disconnected=args.reject_disconnected, add_hs=args.add_hs, kekulize=args.kekulize)
+    for e in report.errors[:20]:
+        print(f"  rejected {e['file']}, record {e['index']}: {e['reason']} ({e.get('detail', '')})")
+    if len(report.errors) > 20:
+        print(f"  ... {len(report.errors) - 20} more")
+    print(f"validation report: {processed_dir(args.name, args.root) / 'rejected.tsv'}")
+
+
+@dataclass(frozen=True)
+class DatasetCommand:
+    """One ``molgen data`` dataset: its help line, its own options, and the call of its library function."""
+
+    description: str
+    options: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], None]
+
+
+DATASETS: dict[str, DatasetCommand] = {
+    "qm9": DatasetCommand("QM9 (torch_geometric raw, official XYZ tarball, or the qm9pack package)",
+                          _qm9_options, _qm9_run),
+    "geom": DatasetCommand("GEOM-Drugs conformers", _geom_options, _geom_run),
+    "pubchem3d": DatasetCommand("PubChem3D Compound_3D SDF files", _pubchem3d_options, _pubchem3d_run),
+    "crossdocked": DatasetCommand("CrossDocked2020 pocket10 protein-ligand pairs", _crossdocked_options,
+                                  _crossdocked_run),
+    "custom": DatasetCommand("your own SDF files", _custom_options, _custom_run),
 }
 
 
-def _parser(name: str, module) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"molgen data {name}", description=DATASETS[name][1])
+def _parser(name: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"molgen data {name}", description=DATASETS[name].description)
     parser.add_argument("--root", default=None, help="data root (default $MOLGEN_DATA or ./data)")
     parser.add_argument("--force", action="store_true", help="rebuild even if processed output exists")
     parser.add_argument("--workers", type=int, default=1, help="worker processes for featurisation")
     parser.add_argument("--strict", action="store_true", help="stop at the first bad record instead of skipping it")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    module.add_cli_arguments(parser)
+    DATASETS[name].options(parser)
     return parser
 
 
 def _usage() -> str:
     lines = ["usage: molgen data DATASET [options]", "", "datasets:"]
-    lines += [f"  {name:<12} {help_}" for name, (_, help_) in DATASETS.items()]
+    lines += [f"  {name:<12} {command.description}" for name, command in DATASETS.items()]
     return "\n".join(lines)
 
 
@@ -52,10 +169,9 @@ def main(argv: list[str]) -> int:
     if name not in DATASETS:
         print(f"molgen data: unknown dataset {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(DATASETS[name][0])
-    args = _parser(name, module).parse_args(argv[1:])
+    args = _parser(name).parse_args(argv[1:])
     try:
-        module.run_cli(args)
+        DATASETS[name].run(args)
     except INPUT_ERRORS as exc:
         return input_error(f"molgen data {name}", exc)
     return 0

@@ -16,23 +16,20 @@ Pairs listed but absent on disk (partial downloads) are counted and skipped.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from torch.utils.data import Dataset
-
 from molgen.chem.featurize import featurize_mol
-from molgen.chem.molgraph import MolBatch, MolGraph
+from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block
 from molgen.data.crossdocked_raw import PairEntry, assign_splits, load_index, load_name_split, load_pose_split
 from molgen.data.pocket import DEFAULT_POCKET_CUTOFF, PdbFormatError, parse_pdb, pocket_graph, select_pocket
 from molgen.data.sharded import Shard, batched
 from molgen.data.sharded_builder import ShardedBuilder
-from molgen.data.store import OPTIONAL_FEATURES, MolStore
-from molgen.data.template import ProcessReport, RawRecord, processed_dir
+from molgen.data.store import OPTIONAL_FEATURES
+from molgen.data.template import RawRecord
 
 PUBLISHED_PAIRS = {"train": 100_000, "test": 100}
 MISSING_ON_DISK = "pair missing on disk (partial download)"
@@ -156,44 +153,3 @@ class CrossDocked(ShardedBuilder):
         split = self.split_of(ligand)
         return [(split, ligand), (f"{split}_pocket", pocket)]
 
-
-class PocketLigandDataset(Dataset):
-    """A processed CrossDocked split: item ``i`` is ``(ligand, pocket)`` MolGraphs."""
-
-    def __init__(self, root: str | Path | None, split: str, name: str = "crossdocked"):
-        folder = processed_dir(name, root)
-        if not (folder / split / "meta.json").is_file():
-            raise FileNotFoundError(f"no processed split {split!r} at {folder}; run 'molgen data crossdocked' first")
-        self.ligands = MolStore(folder / split)
-        self.pockets = MolStore(folder / f"{split}_pocket")
-        if len(self.ligands) != len(self.pockets):
-            raise ValueError(f"{folder}: {len(self.ligands)} ligands but {len(self.pockets)} pockets in {split!r}")
-
-    def __len__(self) -> int:
-        return len(self.ligands)
-
-    def __getitem__(self, i: int) -> tuple[MolGraph, MolGraph]:
-        return self.ligands[i], self.pockets[i]
-
-
-def collate_pairs(pairs: list[tuple[MolGraph, MolGraph]]) -> tuple[MolBatch, MolBatch]:
-    """DataLoader ``collate_fn``: pairs -> (ligand MolBatch, pocket MolBatch), graph g of one matches g of the other."""
-    return MolBatch.from_graphs([p[0] for p in pairs]), MolBatch.from_graphs([p[1] for p in pairs])
-
-
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``molgen data crossdocked``."""
-    parser.add_argument("--raw", required=True, help="crossdocked_pocket10 folder (with index.pkl)")
-    parser.add_argument("--split-file", help="split_by_name.pt (or a Protein/Ligand TSV)")
-    parser.add_argument("--pose-split", help="TargetDiff crossdocked_pocket10_pose_split.pt")
-    parser.add_argument("--pocket-cutoff", type=float, default=DEFAULT_POCKET_CUTOFF, help="pocket radius in A")
-    parser.add_argument("--ligand-hs", action="store_true", help="keep ligand hydrogens (default: heavy atoms)")
-    parser.add_argument("--max-atoms", type=int, help="drop pairs whose ligand has more atoms")
-
-
-def run_cli(args: argparse.Namespace) -> ProcessReport:
-    """Build ``<root>/processed/crossdocked``; shared options come from molgen.cli.data."""
-    builder = CrossDocked(args.raw, split_file=args.split_file, pose_split=args.pose_split,
-                          pocket_cutoff=args.pocket_cutoff, ligand_hs=args.ligand_hs, max_atoms=args.max_atoms)
-    return builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
-                           progress=not args.no_progress)

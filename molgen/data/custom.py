@@ -19,7 +19,6 @@ Splits are hashed by canonical SMILES, so conformers of one molecule share a spl
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import re
@@ -165,26 +164,3 @@ def build_custom(sdf: str | Path, name: str, root: str | os.PathLike | None = No
     write_rejections(report, processed_dir(name, root) / "rejected.tsv")
     return report
 
-
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``molgen data custom``."""
-    parser.add_argument("--sdf", required=True, help="an .sdf/.sdf.gz file or a folder of them")
-    parser.add_argument("--name", required=True, help="dataset name (folder under processed/)")
-    parser.add_argument("--max-atoms", type=int, help="reject molecules with more atoms")
-    parser.add_argument("--reject-disconnected", action="store_true", help="reject multi-fragment molecules")
-    parser.add_argument("--add-hs", action="store_true", help="add missing hydrogens instead of rejecting")
-    parser.add_argument("--kekulize", action="store_true", help="Kekulé bonds instead of the aromatic bond class")
-
-
-def run_cli(args: argparse.Namespace) -> ProcessReport:
-    """Build ``<root>/processed/<name>`` and its ``rejected.tsv``; shared options come from molgen.cli.data."""
-    report = build_custom(args.sdf, args.name, args.root, force=args.force, workers=args.workers,
-                          strict=args.strict, progress=not args.no_progress, max_atoms=args.max_atoms,
-                          reject_disconnected=args.reject_disconnected, add_hs=args.add_hs, kekulize=args.kekulize)
-    path = processed_dir(args.name, args.root) / "rejected.tsv"
-    for e in report.errors[:20]:
-        print(f"  rejected {e['file']}, record {e['index']}: {e['reason']} ({e.get('detail', '')})")
-    if len(report.errors) > 20:
-        print(f"  ... {len(report.errors) - 20} more")
-    print(f"validation report: {path}")
-    return report

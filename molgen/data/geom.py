@@ -15,7 +15,6 @@ train / val / test conformers (80/10/10 by molecule).
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 from collections.abc import Iterator
@@ -39,7 +38,7 @@ from molgen.data.geom_raw import (
 from molgen.data.sharded import Shard, batched
 from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.splits import hash_split
-from molgen.data.template import ProcessReport, RawRecord
+from molgen.data.template import RawRecord
 from molgen.errors import MolgenInputError
 
 PUBLISHED_MOLECULES = 304_466
@@ -175,21 +174,3 @@ class GeomDrugs(ShardedBuilder):
 
 # ---------------------------------------------------------------------- command line
 
-
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``molgen data geom``."""
-    parser.add_argument("--raw", required=True, help="rdkit_folder directory or drugs_crude.msgpack file")
-    parser.add_argument("--conformers", type=int, default=5, help="lowest-energy conformers per molecule (0: all)")
-    parser.add_argument("--split-file", help="JSON {split: [SMILES, ...]} replacing the hashed 80/10/10 split")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the hashed split")
-    parser.add_argument("--max-atoms", type=int, help="drop conformers with more atoms")
-    parser.add_argument("--shard-size", type=int, default=500, help="molecules per resumable shard")
-    parser.add_argument("--summary", default="summary_drugs.json", help="summary file name inside rdkit_folder")
-
-
-def run_cli(args: argparse.Namespace) -> ProcessReport:
-    """Build ``<root>/processed/geom_drugs``; shared options come from molgen.cli.data."""
-    builder = GeomDrugs(args.raw, conformers=args.conformers, split_file=args.split_file, seed=args.seed,
-                        max_atoms=args.max_atoms, shard_size=args.shard_size, summary_name=args.summary)
-    return builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
-                           progress=not args.no_progress)

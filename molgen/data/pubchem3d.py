@@ -18,7 +18,6 @@ heavy-atom pretraining; the vocabulary is unchanged so models transfer.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 import zlib
@@ -142,26 +141,3 @@ def merge_parts(n: int, root: str | Path | None = None, name: str = "pubchem3d")
                 raise ValueError(f"{part / split} does not match its report.json")
     return finish_processed(parts, reports, processed_dir(name, root), stores, name, errors, start)
 
-
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``molgen data pubchem3d``."""
-    parser.add_argument("--raw", help="folder with Compound_3D *.sdf.gz files (or one file)")
-    parser.add_argument("--remove-hs", action="store_true", help="drop hydrogen atoms (heavy-atom pretraining)")
-    parser.add_argument("--shard", help="process only slice i/n of the input files (e.g. 0/8), one per machine")
-    parser.add_argument("--merge", type=int, metavar="N", help="merge the N finished parts into processed/pubchem3d")
-    parser.add_argument("--max-atoms", type=int, help="drop molecules with more atoms")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the hashed split by CID")
-
-
-def run_cli(args: argparse.Namespace) -> ProcessReport:
-    """Process (a slice of) PubChem3D, or merge parts; shared options come from molgen.cli.data."""
-    if args.merge:
-        report = merge_parts(args.merge, args.root)
-        print(report.summary())
-        return report
-    if not args.raw:
-        raise MolgenInputError("molgen data pubchem3d needs --raw DIR (or --merge N)")
-    shard = parse_slice(args.shard) if args.shard else None
-    builder = PubChem3D(args.raw, remove_hs=args.remove_hs, shard=shard, max_atoms=args.max_atoms, seed=args.seed)
-    return builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
-                           progress=not args.no_progress)

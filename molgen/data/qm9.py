@@ -27,7 +27,6 @@ so molecules dropped during processing simply leave their split; a
 
 from __future__ import annotations
 
-import argparse
 import os
 import tarfile
 from abc import abstractmethod
@@ -286,23 +285,3 @@ def prepare_qm9(source: str = "auto", raw: str | os.PathLike | None = None, *, r
                                remove_hs=remove_hs)
     return builder.process(root, force=force, workers=workers, strict=strict, progress=progress)
 
-
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """``molgen data qm9`` options (the shared ones are added by :mod:`molgen.cli.data`)."""
-    parser.add_argument("--source", choices=("auto", "tg", "xyz", "qm9pack"), default="auto",
-                        help="raw form to read (auto: raw folder contents first, then the qm9pack package)")
-    parser.add_argument("--raw-dir", default=None, help="folder with the raw files (default <root>/raw/qm9)")
-    parser.add_argument("--download", action="store_true",
-                        help="download the official XYZ tarball + uncharacterized.txt (MD5-checked) if absent")
-    parser.add_argument("--limit", type=int, default=None, help="process only the first N raw records")
-    parser.add_argument("--aromatic", action="store_true",
-                        help="keep RDKit's aromatic bond class (default: Kekulé bonds, as EQGAT-diff)")
-    parser.add_argument("--remove-hs", action="store_true",
-                        help="heavy atoms only, as processed/qm9_noh (hydrogens are added back when sampling)")
-
-
-def run_cli(args: argparse.Namespace) -> ProcessReport:
-    """Run :func:`prepare_qm9` from parsed ``molgen data qm9`` arguments."""
-    return prepare_qm9(args.source, args.raw_dir, root=args.root, force=args.force, workers=args.workers,
-                       limit=args.limit, download=args.download, strict=args.strict, progress=not args.no_progress,
-                       kekulize=not args.aromatic, remove_hs=args.remove_hs)

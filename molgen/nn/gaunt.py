@@ -136,34 +136,6 @@ class GauntTensorProduct(ExactBuffers):
         return weighted_grid_product(x, y, *weights, mats)  # [R, C, Kout]
 
 
-class GauntManyBody(ExactBuffers):
-    """Repeated Gaunt product ``x^nu`` (many-body / ACE-like term): ``[R, C, (L+1)^2] -> [R, C, (Lout+1)^2]``.
-
-    ``z = c * Gaunt(a_1 * x, a_2 * x, ..., a_nu * x)``: each factor has its own per-degree weights,
-    the product of the nu spherical functions is taken once on a grid exact to degree nu*L + Lout.
-    """
-
-    def __init__(self, lmax: int, lmax_out: int, channels: int, correlation: int, weighted: bool = True):
-        super().__init__()
-        if correlation < 1:
-            raise ValueError(f"correlation must be >= 1, got {correlation}")
-        self.lmax, self.lmax_out, self.channels, self.correlation = lmax, lmax_out, channels, correlation
-        self.factor_weights = nn.ModuleList(DegreeWeights(channels, lmax, weighted) for _ in range(correlation))
-        self.weight_out = DegreeWeights(channels, lmax_out, weighted)
-        degree = correlation * lmax + lmax_out
-        self.register_exact("to_grid", grid_pair(degree, lmax)[0])  # [K, P]
-        self.register_exact("from_grid", grid_pair(degree, lmax_out)[1])  # [P, Kout]
-
-    def forward(self, x: Tensor) -> Tensor:
-        """x: [R, C, (L+1)^2] -> [R, C, (Lout+1)^2]."""
-        check_irreps("x", x, self.channels, self.lmax)
-        prod = None
-        for weight in self.factor_weights:
-            xg = weight(x) @ self.to_grid  # [R, C, P]
-            prod = xg if prod is None else prod * xg
-        return self.weight_out(prod @ self.from_grid)  # [R, C, Kout]
-
-
 def cross_product_path(x: Tensor, y: Tensor) -> Tensor:
     """Antisymmetric 1o x 1o -> 1e path: ``[..., C, 3] x [..., C|1, 3] -> [..., C, 3]``.
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 from rdkit import Chem
-from torch.utils.data import DataLoader
 
-from molgen.chem.molgraph import MolBatch
 from molgen.chem.vocab import element_index
-from molgen.data.crossdocked import MISSING_ON_DISK, CrossDocked, PocketLigandDataset, collate_pairs
+from molgen.data.crossdocked import MISSING_ON_DISK, CrossDocked
 from molgen.data.crossdocked_raw import assign_splits, load_index, load_name_split, load_pose_split
 from molgen.data.pocket import AMINO_ACIDS, parse_pdb, pocket_graph, select_pocket
+from molgen.data.store import MolStore
+from molgen.data.template import processed_dir
 
 PDB = """\
 HEADER    POCKET
@@ -63,13 +63,20 @@ def test_index_and_split_readers(shared_data, tmp_path):
     assert load_name_split(split_pt)["test"] == [entries[5].key, entries[6].key]
 
 
-def test_process_real_pairs_aligned_and_batched(shared_data, tmp_path):
+def pairs(root, split: str) -> tuple[MolStore, MolStore]:
+    """The aligned ligand and pocket stores of a processed CrossDocked split."""
+    folder = processed_dir("crossdocked", root)
+    return MolStore(folder / split), MolStore(folder / f"{split}_pocket")
+
+
+def test_process_real_pairs_aligned(shared_data, tmp_path):
     raw = shared_data / "crossdocked" / "crossdocked_pocket10"
     report = CrossDocked(raw).process(tmp_path, progress=False, log=None)
     assert report.kept == {"train": 78} and report.total_dropped == 0
-    data = PocketLigandDataset(tmp_path, "train")
+    ligands, pockets = pairs(tmp_path, "train")
+    assert len(ligands) == len(pockets) == 78
     for k in (0, 40, 77):
-        ligand, pocket = data[k]
+        ligand, pocket = ligands[k], pockets[k]
         assert pocket.name == ligand.props["pocket_fn"]
         ref = Chem.MolFromMolFile(str(raw / ligand.props["ligand_fn"]))
         assert ligand.num_atoms == ref.GetNumHeavyAtoms() and not (ligand.atom_types == 0).any()
@@ -80,9 +87,6 @@ def test_process_real_pairs_aligned_and_batched(shared_data, tmp_path):
         near = {key for key, d in zip(atoms.res_keys, dist, strict=True) if d <= 7.0}
         assert pocket.num_atoms == sum(key in near for key in atoms.res_keys)
         assert pocket.props["num_residues"] == len(near)
-    ligands, pockets = next(iter(DataLoader(data, batch_size=4, collate_fn=collate_pairs)))
-    assert isinstance(ligands, MolBatch) and isinstance(pockets, MolBatch)
-    assert ligands.num_graphs == pockets.num_graphs == 4
 
 
 def test_ten_angstrom_selection_reproduces_the_published_pocket10_files(shared_data):
@@ -114,7 +118,8 @@ def test_partial_download_is_counted_not_fatal(shared_data, tmp_path):
     assert report.dropped == {MISSING_ON_DISK: 1, "split members not in index.pkl": 1}
     missing = [e for e in report.errors if e["reason"] == MISSING_ON_DISK][0]
     assert missing["file"].endswith("GONE_1/x.sdf") and missing["index"] == 6
-    ligand, pocket = PocketLigandDataset(tmp_path, "test")[1]
+    ligands, pockets = pairs(tmp_path, "test")
+    ligand, pocket = ligands[1], pockets[1]
     assert ligand.props["ligand_fn"] == index[5][1] and pocket.name == index[5][0]
 
 

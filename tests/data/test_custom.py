@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
+import json
 
 import pytest
 from fixtures_mols import conformer_mols, drug_like_smiles
@@ -12,7 +12,7 @@ from rdkit.Chem import AllChem
 from torch.utils.data import DataLoader
 
 from molgen.chem.featurize import featurize_mol
-from molgen.data import custom
+from molgen.cli import main
 from molgen.data.custom import CustomSDF, build_custom, count_fragments
 from molgen.data.store import MolStore
 from molgen.data.template import ProcessedDataset, collate, processed_dir
@@ -85,12 +85,12 @@ def test_options_change_what_is_accepted(user_sdf, tmp_path):
 
 
 def test_custom_dataset_loads_and_batches_via_cli_wrapper(user_sdf, tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    custom.add_cli_arguments(parser)
-    args = parser.parse_args(["--sdf", str(user_sdf.parent), "--name", "cli", "--max-atoms", "40"])
-    args.root, args.force, args.workers, args.strict, args.no_progress = tmp_path, False, 1, False, True
-    assert custom.run_cli(args).total_kept == 5  # the disconnected record is allowed without the flag
+    argv = ["data", "custom", "--sdf", str(user_sdf.parent), "--name", "cli", "--max-atoms", "40", "--root",
+            str(tmp_path), "--no-progress"]
+    assert main(argv) == 0
     assert "rejected.tsv" in capsys.readouterr().out
+    report = json.loads((processed_dir("cli", tmp_path) / "report.json").read_text())
+    assert sum(report["kept"].values()) == 5  # the disconnected record is allowed without the flag
     train = ProcessedDataset(tmp_path, "cli", "train")
     batch = next(iter(DataLoader(train, batch_size=2, collate_fn=collate)))
     assert batch.num_graphs == min(2, len(train))

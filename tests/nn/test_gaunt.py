@@ -9,7 +9,7 @@ import torch
 from e3nn import o3
 from scipy.integrate import lebedev_rule
 
-from molgen.nn.gaunt import GauntManyBody, GauntTensorProduct, cross_product_path, gaunt_coefficients
+from molgen.nn.gaunt import GauntTensorProduct, cross_product_path, gaunt_coefficients
 from molgen.nn.gaunt_e3nn import e3nn_equivalent, even_paths
 from molgen.nn.so3 import degree_of_component, from_e3nn_layout, irreps_dim, rand_rotation, to_e3nn_layout
 from molgen.testing import assert_equivariant
@@ -166,19 +166,6 @@ def test_gradient_of_one_operand_matches_both():
     torch.testing.assert_close(gx_only, gx_both, rtol=0, atol=1e-13)
     torch.testing.assert_close(gy_only, gy_both, rtol=0, atol=1e-13)
     assert torch.autograd.gradcheck(lambda a: tp(a, y.detach()), (x,))
-
-
-def test_many_body_equals_nested_binary_products():
-    gen = torch.Generator().manual_seed(8)
-    mb = GauntManyBody(2, 2, 3, correlation=3).double()
-    _random_weights(mb, 8)
-    x = torch.randn(5, 3, 9, generator=gen, dtype=F64)
-    a1, a2, a3 = (w.weight[:, degree_of_component(2)] for w in mb.factor_weights)
-    pair = GauntTensorProduct(2, 2, 4, 3, weighted=False).double()(x * a1, x * a2)  # exact: degree <= 4
-    triple = GauntTensorProduct(4, 2, 2, 3, weighted=False).double()(pair, x * a3)
-    expected = triple * mb.weight_out.weight[:, degree_of_component(2)]
-    assert (mb(x) - expected).abs().max() < 1e-12
-    assert_equivariant(mb, [("irreps", x)], ["irreps"], checks=("rotation",))
 
 
 def test_gaunt_has_no_cross_product_but_cross_path_does():
