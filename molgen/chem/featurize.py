@@ -24,6 +24,7 @@ from rdkit.Geometry import Point3D
 from rdkit.rdBase import BlockLogs
 
 from molgen.chem.molgraph import MolGraph
+from molgen.chem.sanitize import canonical_smiles
 from molgen.chem.vocab import (
     ATOMIC_NUMBERS,
     HYBRIDIZATION_TO_INDEX,
@@ -58,12 +59,6 @@ class ReconstructResult:
     mol: Chem.Mol
     sanitized: bool
     error: str | None = None
-
-
-def canonical_smiles(mol: Chem.Mol, isomeric: bool = False) -> str:
-    """Canonical SMILES of ``mol`` with hydrogens suppressed (stereo dropped unless ``isomeric``)."""
-    heavy = Chem.RemoveAllHs(mol, sanitize=False)
-    return Chem.MolToSmiles(heavy, isomericSmiles=isomeric)
 
 
 def check_3d(mol: Chem.Mol) -> np.ndarray:

@@ -28,7 +28,7 @@ from rdkit.Chem import AllChem, rdDetermineBonds
 from rdkit.Geometry import Point3D
 from rdkit.rdBase import BlockLogs
 
-from molgen.chem.featurize import canonical_smiles
+from molgen.chem.sanitize import canonical_smiles
 
 
 @dataclass

@@ -6,7 +6,8 @@ callbacks, ``evaluate_sdf(path, ...)`` for files; ``molgen evaluate`` wraps the 
 """
 
 from molgen.eval.api import evaluate, evaluate_molecules, evaluate_sdf
-from molgen.eval.registry import EvalOptions, ReferenceData, available_groups, available_presets, resolve_metrics
+from molgen.eval.group import EvalOptions, ReferenceData
+from molgen.eval.registry import available_groups, available_presets, resolve_metrics
 from molgen.eval.runner import EvaluationResult
 
 __all__ = [

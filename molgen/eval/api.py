@@ -8,9 +8,10 @@ from pathlib import Path
 from rdkit import Chem
 
 from molgen.errors import MolgenInputError
+from molgen.eval.group import EvalOptions, ReferenceData
 from molgen.eval.reading import check_protein_file, read_sdf
 from molgen.eval.reference import build_reference
-from molgen.eval.registry import EvalOptions, ReferenceData, resolve_metrics
+from molgen.eval.registry import resolve_metrics
 from molgen.eval.report import check_replaceable, write_outputs
 from molgen.eval.runner import EvaluationResult, run_evaluation
 

@@ -25,8 +25,8 @@ import scipy.linalg
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
-from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
-from molgen.eval.validity import sanitized_copy, without_hydrogens
+from molgen.chem.sanitize import sanitized_copy, without_hydrogens
+from molgen.eval.group import EvalOptions, ReferenceData, Rows
 
 #: Eigenvalues below this (relative to the largest) count as zero (matters for q = 0 and small q).
 EIGEN_TOL = 1e-9
@@ -146,13 +146,3 @@ DEFINITIONS = {
     "vendi_q2": "Vendi score, order 2",
     "vendi_qinf": "Vendi score, order infinity (1 / largest eigenvalue)",
 }
-
-GROUP = register(
-    MetricGroup(
-        name="diversity",
-        description="Vendi scores (q = 0.1, 0.5, 1, 2, inf) and internal diversity",
-        compute=compute,
-        summarize=summarize,
-        definitions=DEFINITIONS,
-    )
-)

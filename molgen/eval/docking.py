@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from rdkit import Chem
 
-from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
+from molgen.eval.group import EvalOptions, ReferenceData, Rows
 
 PREFIX = "docking."
 #: Vina mode -> metric name (TargetDiff's Vina Score / Vina Min / Vina Dock).
@@ -105,13 +105,3 @@ DEFINITIONS = {
     "high_affinity_<mode>": "fraction of scored molecules with energy <= the reference ligand's in that mode "
     "(TargetDiff 'High Affinity' for dock)",
 }
-
-GROUP = register(
-    MetricGroup(
-        name="docking",
-        description="AutoDock Vina score / min / dock and high-affinity fraction (needs --protein)",
-        compute=compute,
-        summarize=summarize,
-        definitions=DEFINITIONS,
-    )
-)

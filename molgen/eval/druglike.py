@@ -14,8 +14,8 @@ import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski
 
-from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
-from molgen.eval.validity import sanitized_copy, without_hydrogens
+from molgen.chem.sanitize import sanitized_copy, without_hydrogens
+from molgen.eval.group import EvalOptions, ReferenceData, Rows
 
 #: Ring sizes above this are pooled into one ``>8`` bin.
 MAX_RING_BIN = 8
@@ -111,15 +111,3 @@ DEFINITIONS = {
     "atom_type_tv": "total variation distance of the atom-type distribution to the reference",
     "ring_size_tv": "total variation distance of the ring-size distribution to the reference",
 }
-
-GROUP = register(
-    MetricGroup(
-        name="druglike",
-        description="QED, SA score, logP, Lipinski, ring-size and atom-type distributions",
-        compute=compute,
-        summarize=summarize,
-        definitions=DEFINITIONS,
-        uses_reference=True,
-        uses_reference_rows=True,
-    )
-)

@@ -20,8 +20,8 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 from scipy.stats import wasserstein_distance
 
-from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
-from molgen.eval.validity import sanitized_copy
+from molgen.chem.sanitize import sanitized_copy
+from molgen.eval.group import EvalOptions, ReferenceData, Rows
 
 MIN_COUNT = 5
 _BOND_SYMBOL = {Chem.BondType.SINGLE: "-", Chem.BondType.DOUBLE: "=", Chem.BondType.TRIPLE: "#"}
@@ -168,18 +168,3 @@ STRAIN_DEFINITIONS = {
     "strain_mean": "mean MMFF94 strain (pose energy - locally relaxed energy), kcal/mol",
     "strain_median": "median MMFF94 strain, kcal/mol",
 }
-
-GROUP = register(
-    MetricGroup(
-        name="geometry",
-        description="bond-length, bond-angle and torsion W1 distances to the reference",
-        compute=compute,
-        summarize=summarize,
-        definitions=DEFINITIONS,
-        uses_reference=True,
-        uses_reference_rows=True,
-    )
-)
-STRAIN_GROUP = register(
-    MetricGroup("strain", "MMFF94 strain energy of the pose", compute_strain, summarize_strain, STRAIN_DEFINITIONS)
-)

@@ -17,10 +17,10 @@ from rdkit import Chem
 from rdkit.Chem import rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
 
+from molgen.chem.sanitize import sanitized_copy, without_hydrogens
 from molgen.eval.geometry import pooled
 from molgen.eval.runner import EvaluationResult
 from molgen.eval.sanity import warnings_of as sanity_warnings
-from molgen.eval.validity import sanitized_copy, without_hydrogens
 
 #: (label, legacy key, corrected key) rows of the side-by-side table.
 PAIRED = (

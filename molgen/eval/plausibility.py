@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from rdkit import Chem
 
-from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
+from molgen.eval.group import EvalOptions, ReferenceData, Rows
 
 PREFIX = "posebusters."
 
@@ -58,13 +58,3 @@ DEFINITIONS = {
     "all_pass": "molecules passing every PoseBusters check (PB-valid) / all samples",
     "<check>": "every other key: molecules passing that PoseBusters check / all samples",
 }
-
-GROUP = register(
-    MetricGroup(
-        name="posebusters",
-        description="PoseBusters plausibility checks ('mol', or 'dock' with --protein)",
-        compute=compute,
-        summarize=summarize,
-        definitions=DEFINITIONS,
-    )
-)

@@ -1,106 +1,50 @@
-"""Registry of metric groups and the YAML presets that select them (PoseBusters style).
+"""The table of metric groups and the YAML presets that name them (PoseBusters' ``module_dict`` style).
 
-A metric group is two pure functions:
-
-* ``compute(mols, options) -> list[dict]``: one row of per-molecule values per input
-  molecule. It runs in worker processes on chunks, so it must only depend on its
-  arguments. Keys starting with ``_`` hold non-scalar data (fingerprints, bond
-  lengths) used by ``summarize`` and are not written to the CSV.
-* ``summarize(rows, reference, options) -> dict``: set-level numbers
-  (``{name: value}``) from the rows of all molecules and, when given, the
-  :class:`ReferenceData` (reference SMILES and the rows of reference molecules).
-
-Every summary key is described in ``definitions`` so reports can say exactly what a
-number means and whether it is a legacy (paper-comparable) or corrected definition.
+:data:`GROUPS` lists every group once: its name, what it reports, its two pure functions
+(:mod:`molgen.eval.group` says what they take and return) and the summary keys' definitions,
+both kept in the metric module. The metric modules never import this one, and nothing
+registers itself at import: adding a group is one row here (and a name in a preset).
+Presets (``presets/<name>.yaml``, key ``groups``) name groups of this table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import resources
 
 import yaml
-from rdkit import Chem
 
 from molgen.errors import MolgenInputError
+from molgen.eval import diversity, docking, druglike, geometry, plausibility, sanity, stability, validity
+from molgen.eval.group import MetricGroup
 
-Rows = list[dict]
-ComputeFn = Callable[[list[Chem.Mol], "EvalOptions"], Rows]
-SummarizeFn = Callable[[Rows, "ReferenceData | None", "EvalOptions"], dict]
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    """Picklable settings passed to every metric group (workers receive a copy)."""
-
-    protein_path: str | None = None
-    vendi_orders: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0, float("inf"))
-    fingerprint_bits: int = 2048
-    mmff_max_iters: int = 2000
-    posebusters_workers: int = 0
-    reference_ligand_path: str | None = None  # docking: box and high-affinity reference
-    dock_exhaustiveness: int = 16  # docking: Vina exhaustiveness of the dock mode (TargetDiff: 16)
-    dock_seed: int = 42  # docking: Vina seed (0: random)
-    dock_modes: tuple[str, ...] = ("score", "minimize", "dock")
-
-
-@dataclass
-class ReferenceData:
-    """What metrics compare against: canonical SMILES (novelty) and per-molecule rows (distributions).
-
-    ``rows`` are produced by the same ``compute`` functions on (a sample of) the reference
-    molecules; ``has_geometry`` is False for SMILES references (no 3D distributions).
-    """
-
-    name: str
-    smiles: frozenset[str]
-    rows: Rows = field(default_factory=list)
-    has_geometry: bool = True
-
-
-@dataclass(frozen=True)
-class MetricGroup:
-    """A named set of metrics: per-molecule ``compute`` and set-level ``summarize``."""
-
-    name: str
-    description: str
-    compute: ComputeFn
-    summarize: SummarizeFn
-    definitions: dict[str, str] = field(default_factory=dict)
-    uses_reference: bool = False  # summarize reads the reference (SMILES and/or rows)
-    uses_reference_rows: bool = False  # summarize compares with rows computed on reference molecules
-
-
-_REGISTRY: dict[str, MetricGroup] = {}
-
-
-def register(group: MetricGroup) -> MetricGroup:
-    """Add ``group`` to the registry (names must be unique)."""
-    if group.name in _REGISTRY:
-        raise ValueError(f"metric group {group.name!r} is already registered")
-    _REGISTRY[group.name] = group
-    return group
-
-
-def _load_builtin_groups() -> None:
-    # Importing the metric modules registers their groups.
-    from molgen.eval import (  # noqa: F401
-        diversity,
-        docking,
-        druglike,
-        geometry,
-        plausibility,
-        sanity,
-        stability,
-        validity,
-    )
+#: Every metric group by name, in the order the ``full`` preset runs them.
+GROUPS: dict[str, MetricGroup] = {group.name: group for group in (
+    MetricGroup("sanity", "reference-free geometry sanity: collapsed coordinates, atom clashes, impossible bonds",
+                sanity.compute, sanity.summarize, sanity.DEFINITIONS),
+    MetricGroup("validity", "RDKit validity, connectivity, uniqueness, novelty against the reference",
+                validity.compute, validity.summarize, validity.DEFINITIONS, uses_reference=True),
+    MetricGroup("stability", "atom and molecule stability: EDM and MiDi legacy tables, corrected table",
+                stability.compute, stability.summarize, stability.DEFINITIONS),
+    MetricGroup("diversity", "Vendi scores (q = 0.1, 0.5, 1, 2, inf) and internal diversity",
+                diversity.compute, diversity.summarize, diversity.DEFINITIONS),
+    MetricGroup("druglike", "QED, SA score, logP, Lipinski, ring-size and atom-type distributions",
+                druglike.compute, druglike.summarize, druglike.DEFINITIONS,
+                uses_reference=True, uses_reference_rows=True),
+    MetricGroup("geometry", "bond-length, bond-angle and torsion W1 distances to the reference",
+                geometry.compute, geometry.summarize, geometry.DEFINITIONS,
+                uses_reference=True, uses_reference_rows=True),
+    MetricGroup("strain", "MMFF94 strain energy of the pose",
+                geometry.compute_strain, geometry.summarize_strain, geometry.STRAIN_DEFINITIONS),
+    MetricGroup("posebusters", "PoseBusters plausibility checks ('mol', or 'dock' with --protein)",
+                plausibility.compute, plausibility.summarize, plausibility.DEFINITIONS),
+    MetricGroup("docking", "AutoDock Vina score / min / dock and high-affinity fraction (needs --protein)",
+                docking.compute, docking.summarize, docking.DEFINITIONS),
+)}
 
 
 def available_groups() -> dict[str, MetricGroup]:
-    """All registered metric groups by name."""
-    _load_builtin_groups()
-    return dict(_REGISTRY)
+    """All metric groups by name (a copy of :data:`GROUPS`)."""
+    return dict(GROUPS)
 
 
 def available_presets() -> list[str]:
@@ -123,7 +67,7 @@ def load_preset(name: str) -> list[str]:
 def resolve_metrics(metrics: str | list[str]) -> list[MetricGroup]:
     """Turn a preset name, a comma-separated list or a list of names (groups or presets) into groups."""
     names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
-    groups = available_groups()
+    groups = GROUPS
     presets = set(available_presets())
     resolved: list[str] = []
     for raw in names:

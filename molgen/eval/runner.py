@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from rdkit import Chem
 from tqdm.auto import tqdm
 
-from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, available_groups, resolve_metrics
+from molgen.eval.group import EvalOptions, MetricGroup, ReferenceData, Rows
+from molgen.eval.registry import GROUPS, resolve_metrics
 
 #: Molecules per work unit sent to a worker.
 CHUNK_SIZE = 32
@@ -62,13 +63,12 @@ def from_blocks(blocks: Sequence[bytes]) -> list[Chem.Mol]:
 
 def compute_chunk(blocks: list[bytes], group_names: list[str], options: EvalOptions) -> tuple[Rows, dict[str, float]]:
     """Rows [len(blocks)] of the named groups for one chunk, and CPU seconds spent per group."""
-    groups = available_groups()
     mols = from_blocks(blocks)
     rows: Rows = [{} for _ in mols]
     seconds = {}
     for name in group_names:
         start = time.process_time()
-        for row, values in zip(rows, groups[name].compute(mols, options), strict=True):
+        for row, values in zip(rows, GROUPS[name].compute(mols, options), strict=True):
             row.update(values)
         seconds[name] = time.process_time() - start
     return rows, seconds

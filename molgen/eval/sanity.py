@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from rdkit import Chem
 
-from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
+from molgen.eval.group import EvalOptions, ReferenceData, Rows
 
 COLLAPSE_RADIUS = 0.1  # Angstrom
 MIN_PAIR_DISTANCE = 0.5  # Angstrom
@@ -79,13 +79,3 @@ DEFINITIONS = {
     "frac_bad_bond_length": f"fraction with a bond outside r_cov(a) + r_cov(b) +- {BOND_TOLERANCE} A",
     "frac_any_problem": "fraction with at least one of the three problems",
 }
-
-GROUP = register(
-    MetricGroup(
-        name="sanity",
-        description="reference-free geometry sanity: collapsed coordinates, atom clashes, impossible bonds",
-        compute=compute,
-        summarize=summarize,
-        definitions=DEFINITIONS,
-    )
-)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from rdkit import Chem
 
-from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
+from molgen.eval.group import EvalOptions, ReferenceData, Rows
 from molgen.eval.valence_tables import corrected_allows, edm_allows, legacy_allows
 
 _LEGACY_ORDER = {Chem.BondType.SINGLE: 1, Chem.BondType.DOUBLE: 2, Chem.BondType.TRIPLE: 3, Chem.BondType.AROMATIC: 1}
@@ -108,13 +108,3 @@ DEFINITIONS = {
     "mol_stable_corrected": "corrected: molecules whose atoms are all stable (corrected table) / all samples",
     "mols_without_h": "molecules written without any hydrogen (stability is judged as written) / all samples",
 }
-
-GROUP = register(
-    MetricGroup(
-        name="stability",
-        description="atom and molecule stability: EDM and MiDi legacy tables, corrected table",
-        compute=compute,
-        summarize=summarize,
-        definitions=DEFINITIONS,
-    )
-)

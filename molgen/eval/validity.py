@@ -10,44 +10,17 @@ Definitions (all fractions use the number of evaluated samples unless said other
 * uniqueness_legacy: distinct / valid molecules (what most papers report).
 * novelty: distinct valid SMILES absent from the reference / distinct valid SMILES.
 
-SMILES are canonical, without stereochemistry and without explicit hydrogens, so the
-same graph drawn from two conformers counts once.
+SMILES are :func:`molgen.chem.sanitize.canonical_smiles`: canonical, without stereochemistry,
+hydrogens bonded to one heavy atom implicit (a free H atom stays), so the same graph drawn from
+two conformers, or with explicit or implicit hydrogens, counts once.
 """
 
 from __future__ import annotations
 
-from rdkit import Chem, rdBase
+from rdkit import Chem
 
-from molgen.eval.registry import EvalOptions, MetricGroup, ReferenceData, Rows, register
-
-
-def sanitized_copy(mol: Chem.Mol) -> Chem.Mol | None:
-    """A sanitised copy of ``mol``, or ``None`` when RDKit sanitisation fails."""
-    copy = Chem.Mol(mol)
-    with rdBase.BlockLogs():
-        try:
-            Chem.SanitizeMol(copy)
-        except (ValueError, RuntimeError):  # RDKit raises MolSanitizeException subclasses of ValueError
-            return None
-    return copy
-
-
-def largest_fragment(mol: Chem.Mol) -> Chem.Mol:
-    """The fragment with the most atoms (unsanitised, bonds as written)."""
-    frags = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
-    return max(frags, key=lambda m: m.GetNumAtoms())
-
-
-def without_hydrogens(mol: Chem.Mol) -> Chem.Mol:
-    """Hydrogen-suppressed copy of a sanitised molecule (RDKit's notes on lone H atoms silenced)."""
-    with rdBase.BlockLogs():
-        return Chem.RemoveHs(mol)
-
-
-def canonical_smiles(mol: Chem.Mol) -> str:
-    """Canonical SMILES of a sanitised molecule, no stereo, hydrogens implicit."""
-    with rdBase.BlockLogs():
-        return Chem.MolToSmiles(Chem.RemoveHs(mol, sanitize=False), isomericSmiles=False)
+from molgen.chem.sanitize import canonical_smiles, largest_fragment, sanitized_copy
+from molgen.eval.group import EvalOptions, ReferenceData, Rows
 
 
 def compute(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
@@ -101,14 +74,3 @@ DEFINITIONS = {
     "novelty": "distinct valid SMILES not in the reference / distinct valid SMILES",
     "novel_unique_valid_fraction_of_samples": "distinct valid SMILES not in the reference / all samples",
 }
-
-GROUP = register(
-    MetricGroup(
-        name="validity",
-        description="RDKit validity, connectivity, uniqueness, novelty against the reference",
-        compute=compute,
-        summarize=summarize,
-        definitions=DEFINITIONS,
-        uses_reference=True,
-    )
-)

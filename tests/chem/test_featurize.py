@@ -10,12 +10,12 @@ from rdkit.Chem import AllChem
 
 from molgen.chem.featurize import (
     FeaturizeError,
-    canonical_smiles,
     check_3d,
     featurize_mol,
     reconstruct_mol,
 )
 from molgen.chem.molgraph import MolGraph
+from molgen.chem.sanitize import canonical_smiles
 from molgen.chem.vocab import VocabularyError, element_index
 
 # gdb9.sdf records whose charges leave hydrogens implicit (the file itself is inconsistent there)

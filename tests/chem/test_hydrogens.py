@@ -8,9 +8,10 @@ import torch
 from rdkit import Chem
 from rdkit.Chem import Descriptors
 
-from molgen.chem.featurize import canonical_smiles, reconstruct_mol
+from molgen.chem.featurize import reconstruct_mol
 from molgen.chem.hydrogens import add_hydrogens, has_hydrogens
 from molgen.chem.molgraph import MolBatch
+from molgen.chem.sanitize import canonical_smiles
 from molgen.chem.sdf import read_sdf
 from molgen.chem.vocab import NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES, charge_to_index, element_index
 from molgen.config.schema import DiffusionConfig, ExperimentConfig

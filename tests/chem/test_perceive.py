@@ -7,8 +7,8 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import AllChem
 
-from molgen.chem.featurize import canonical_smiles
 from molgen.chem.perceive import check_against_reference, inchi_main_layer, perceive_bonds
+from molgen.chem.sanitize import canonical_smiles
 from molgen.data.qm9_raw import parse_qm9_xyz
 
 

@@ -11,7 +11,8 @@ from collections import Counter
 import pytest
 from rdkit import Chem
 
-from molgen.chem.featurize import canonical_smiles, reconstruct_mol
+from molgen.chem.featurize import reconstruct_mol
+from molgen.chem.sanitize import canonical_smiles
 from molgen.chem.records import BadRecordError
 from molgen.cli.data import main as data_main
 from molgen.data.qm9 import (

@@ -111,7 +111,8 @@ def test_rerun_replaces_output_atomically(tmp_path, capsys):
 
 def test_parallel_workers_give_the_serial_rows(tmp_path, monkeypatch):
     from molgen.eval import runner
-    from molgen.eval.registry import EvalOptions, resolve_metrics
+    from molgen.eval.group import EvalOptions
+    from molgen.eval.registry import resolve_metrics
 
     monkeypatch.setattr(runner, "CHUNK_SIZE", 2)  # 6 molecules -> 3 chunks: 1 in this process, 2 in the pool
     sdf = tmp_path / "samples.sdf"

@@ -79,9 +79,9 @@ def test_smiles_and_csv_references_list_bad_lines(tmp_path):
 def test_reference_qm9_is_the_processed_training_split(shared_data, tmp_path):
     """``--reference qm9`` end to end: process the real gdb9 sample with the data layer, evaluate against it."""
     qm9 = pytest.importorskip("molgen.data.qm9")
+    from molgen.chem.sanitize import canonical_smiles, sanitized_copy
     from molgen.data.template import ProcessedDataset
     from molgen.eval.reading import read_sdf
-    from molgen.eval.validity import canonical_smiles, sanitized_copy
 
     raw = tmp_path / "raw"
     raw.mkdir()

@@ -29,3 +29,20 @@ def test_every_summary_key_is_defined():
     for group in available_groups().values():
         assert group.definitions, group.name
         assert all(isinstance(v, str) and v for v in group.definitions.values())
+
+
+def test_one_table_and_no_import_loop():
+    """Groups are listed in registry.GROUPS only: no metric module registers itself or imports the registry."""
+    import ast
+    from pathlib import Path
+
+    from molgen.eval import registry
+
+    for name in ("sanity", "validity", "stability", "diversity", "druglike", "geometry", "plausibility", "docking"):
+        source = Path(registry.__file__).with_name(f"{name}.py").read_text()
+        imported = {node.module for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)}
+        assert "molgen.eval.registry" not in imported, name
+        assert "register(" not in source, name
+    assert available_groups() == registry.GROUPS and available_groups() is not registry.GROUPS
+    for preset in available_presets():
+        assert set(registry.load_preset(preset)) <= set(registry.GROUPS), preset

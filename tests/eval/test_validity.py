@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rdkit import Chem
 
+from molgen.chem.sanitize import canonical_smiles, sanitized_copy
 from molgen.eval import evaluate_molecules
-from molgen.eval.validity import canonical_smiles, sanitized_copy
 
 
 def unsanitized(smiles: str) -> Chem.Mol:
