@@ -68,7 +68,7 @@ def _baseline(dataset: str, path: Path) -> int:
         for file in sorted(path.glob("*.sdf.gz")):
             count += sum(1 for _ in read_sdf(file))
     elif dataset == "crossdocked":
-        from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block
+        from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block
         from molgen.data.crossdocked_raw import load_index
         from molgen.data.pocket import parse_pdb, pocket_graph, select_pocket
         for entry in load_index(path / "index.pkl"):

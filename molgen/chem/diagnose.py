@@ -1,7 +1,7 @@
 """Why an input file or record is unreadable, in words that name the line (RDKit only, no torch).
 
-Shared by the dataset reader (:mod:`molgen.chem.sdf`) and the evaluation reader
-(:mod:`molgen.eval.reading`), which must not import torch.
+Used by the one SDF reader, :mod:`molgen.chem.sdf_records` (datasets, evaluation and docking),
+which must not import torch.
 """
 
 from __future__ import annotations

@@ -29,6 +29,11 @@ class RecordError:
     reason: str
     detail: str = ""
 
+    @property
+    def message(self) -> str:
+        """``reason: detail`` (just ``reason`` without detail): the cause without file and record."""
+        return f"{self.reason}: {self.detail}" if self.detail else self.reason
+
     def describe(self) -> str:
         extra = f" ({self.detail})" if self.detail else ""
         return f"{self.file}, record {self.index}: {self.reason}{extra}"

@@ -1,8 +1,7 @@
-"""SDF reading (streaming, ``.sdf`` or ``.sdf.gz``, every bad record reported) and atomic writing.
+"""SDF files <-> :class:`MolGraph`: streaming reading (every bad record reported) and atomic writing.
 
-Reading splits the file into records on ``$$$$`` lines without loading it,
-parses each record with RDKit (hydrogens kept), reads its ``> <TAG>`` data
-items as properties and featurises it. A bad record (unparseable, truncated,
+Reading splits the file into records and parses each with RDKit through
+:mod:`molgen.chem.sdf_records` (the one SDF reader) and featurises it. A bad record (unparseable, truncated,
 unsupported element, charge out of range, missing/2D/NaN coordinates) is
 either skipped and listed in an :class:`SDFReport` (file, record index, reason)
 or, with ``errors="raise"``, raises :class:`~molgen.chem.records.BadRecordError`
@@ -16,9 +15,7 @@ with ``os.replace``: a crash never leaves a half-written SDF. Each molecule's
 from __future__ import annotations
 
 import gzip
-import io
 import os
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +23,14 @@ from typing import Any, Literal
 
 import torch
 from rdkit import Chem
-from rdkit.rdBase import BlockLogs
 
 from molgen.atomic import atomic_path
-from molgen.chem.diagnose import RDKIT_MAX_DEGREE, diagnose_atom_block, rdkit_degree_problem, truncated_gzip
+from molgen.chem.diagnose import RDKIT_MAX_DEGREE
 from molgen.chem.featurize import FeaturizeError, featurize_mol, reconstruct_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import BadRecordError, RecordError
-from molgen.chem.vocab import ATOM_TYPES, VocabularyError, check_charge, element_index
+from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
+from molgen.chem.vocab import ATOM_TYPES, VocabularyError
 from molgen.errors import check_regular_file
 
 
@@ -46,100 +43,9 @@ class SDFReport:
     errors: list[RecordError] = field(default_factory=list)
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - caller closes
-
-
-def iter_sdf_blocks(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """Yield ``(record_index, text)`` for every record of an SDF (``$$$$``-terminated; a last one may lack it)."""
-    path = Path(path)
-    index = 0
-    try:
-        with _open_text(path) as f:
-            lines: list[str] = []
-            for line in f:
-                if line.startswith("$$$$"):
-                    yield index, "".join(lines)
-                    index += 1
-                    lines = []
-                else:
-                    lines.append(line)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise truncated_gzip(path, index, exc) from None
-    if any(line.strip() for line in lines):
-        yield index, "".join(lines)
-
-
-def parse_sdf_tags(block: str) -> dict[str, Any]:
-    """Data items (``> <NAME>`` followed by value lines up to a blank line) after ``M  END``."""
-    _, sep, tail = block.partition("M  END")
-    props: dict[str, Any] = {}
-    if not sep:
-        return props
-    lines = tail.splitlines()
-    k = 0
-    while k < len(lines):
-        line = lines[k]
-        if line.startswith(">") and "<" in line and ">" in line[1:]:
-            name = line[line.index("<") + 1:line.rindex(">")]
-            values = []
-            k += 1
-            while k < len(lines) and lines[k].strip():
-                values.append(lines[k])
-                k += 1
-            props[name] = _coerce("\n".join(values))
-        k += 1
-    return props
-
-
-def _coerce(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
-
-
-def mol_from_sdf_block(block: str, file: str, index: int, *, vocabulary: bool = False) -> Chem.Mol:
-    """Parse one record (hydrogens kept, sanitised); raise :class:`BadRecordError` naming file/record on failure.
-
-    With ``vocabulary``, elements and formal charges outside molgen's vocabulary are
-    reported as such before RDKit's sanitisation would report them as valence errors.
-    """
-    if "M  END" not in block:
-        raise BadRecordError(RecordError(file, index, "truncated record (no 'M  END' line)"))
-    if problem := rdkit_degree_problem(block):  # RDKit can crash the process on such a graph
-        raise BadRecordError(RecordError(file, index, "impossible atom degree", problem))
-    with BlockLogs():  # RDKit's own log lines would repeat what the report already says
-        mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=True)
-    if mol is None:
-        reason, detail = diagnose_atom_block(block)
-        raise BadRecordError(RecordError(file, index, reason, detail))
-    if vocabulary:
-        try:
-            for atom in mol.GetAtoms():
-                element_index(atom.GetSymbol())
-                check_charge(atom.GetFormalCharge())
-        except VocabularyError as exc:
-            raise BadRecordError(RecordError(file, index, "unsupported element or charge", str(exc))) from exc
-    try:
-        with BlockLogs():
-            Chem.SanitizeMol(mol)
-    except Exception as exc:  # RDKit raises several exception types; all mean "chemically invalid record"
-        raise BadRecordError(RecordError(file, index, "RDKit sanitisation failed", str(exc))) from exc
-    for key, value in parse_sdf_tags(block).items():
-        mol.SetProp(key, str(value))
-    return mol
-
-
 def graph_from_sdf_block(block: str, file: str, index: int, **featurize_kw: Any) -> MolGraph:
     """Parse and featurise one record; every failure becomes :class:`BadRecordError` naming file/record."""
     mol = mol_from_sdf_block(block, file, index, vocabulary=True)
-    if mol.GetNumAtoms() == 0:
-        raise BadRecordError(RecordError(file, index, "record has no atoms"))
     props = parse_sdf_tags(block)
     try:
         return featurize_mol(mol, props=props, **featurize_kw)

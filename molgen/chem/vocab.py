@@ -11,7 +11,10 @@ Symbols used throughout molgen for tensor shapes:
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: the vocabulary is read by torch-free code (SDF records, evaluation)
+    import torch
 
 #: Elements, in model index order.
 ATOM_TYPES: tuple[str, ...] = (

@@ -23,7 +23,7 @@ from typing import Any
 from molgen.chem.featurize import featurize_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
-from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block
+from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block
 from molgen.data.crossdocked_raw import PairEntry, assign_splits, load_index, load_name_split, load_pose_split
 from molgen.data.pocket import DEFAULT_POCKET_CUTOFF, PdbFormatError, parse_pdb, pocket_graph, select_pocket
 from molgen.data.sharded import Shard, batched

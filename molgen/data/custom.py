@@ -35,7 +35,7 @@ from molgen.atomic import atomic_path
 from molgen.chem.featurize import FeaturizeError, featurize_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
-from molgen.chem.sdf import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
+from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
 from molgen.chem.vocab import VocabularyError, element_index
 from molgen.data.sharded import Shard
 from molgen.data.sharded_builder import ShardedBuilder
@@ -121,8 +121,6 @@ class CustomSDF(ShardedBuilder):
             return RecordError(record.file, record.index, reason, f"title {title!r}: {detail}" if title else detail)
 
         mol = mol_from_sdf_block(record.payload, record.file, record.index)
-        if mol.GetNumAtoms() == 0:
-            return reject("record has no atoms")
         try:
             graph = featurize_mol(mol, name=title or f"{Path(record.file).name}:{record.index}",
                                   props=parse_sdf_tags(record.payload), add_hs=self.add_hs, kekulize=self.kekulize)

@@ -28,7 +28,8 @@ from typing import Any
 from molgen.chem.diagnose import TruncatedFileError
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
-from molgen.chem.sdf import graph_from_sdf_block, iter_sdf_blocks
+from molgen.chem.sdf import graph_from_sdf_block
+from molgen.chem.sdf_records import iter_sdf_blocks
 from molgen.data.sharded import Shard, ShardReport
 from molgen.data.sharded_builder import ShardedBuilder, finish_processed
 from molgen.data.splits import hash_split

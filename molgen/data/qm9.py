@@ -40,7 +40,8 @@ from molgen.chem.featurize import featurize_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.perceive import perceive_bonds
 from molgen.chem.records import RecordError
-from molgen.chem.sdf import graph_from_sdf_block, iter_sdf_blocks
+from molgen.chem.sdf import graph_from_sdf_block
+from molgen.chem.sdf_records import iter_sdf_blocks
 from molgen.data.download import RemoteFile, fetch
 from molgen.data.qm9_raw import (
     QM9XYZ,

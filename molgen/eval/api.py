@@ -86,7 +86,7 @@ def evaluate_sdf(
         check_replaceable(Path(out_dir))  # fail before the work, not after it
     read = read_sdf(path)
     if not read.mols:
-        first = f"; first: record {read.bad[0].index}: {read.bad[0].reason}" if read.bad else ""
+        first = f"; first: record {read.bad[0].index}: {read.bad[0].message}" if read.bad else ""
         raise MolgenInputError(f"{path}: no readable molecule ({read.n_records} record(s){first})")
     result = evaluate(
         read.mols, metrics, reference, protein=protein, workers=workers, progress=progress,
@@ -95,7 +95,7 @@ def evaluate_sdf(
     for row, index, name in zip(result.rows, read.indices, read.names, strict=True):
         row["record"] = index
         row["name"] = name
-    result.bad_records = [b.as_dict() for b in read.bad]
+    result.bad_records = [{"path": b.file, "index": b.index, "reason": b.message} for b in read.bad]
     result.n_records = read.n_records
     result.summary = {
         "input": {"path": str(path), "n_records": read.n_records, "n_read": len(read.mols), "n_bad": len(read.bad)},

@@ -1,36 +1,25 @@
 """Read molecules for evaluation from any SDF (plain or gzipped) or SMILES file.
 
-Evaluation must work on files written by other tools, so records are read
-without sanitisation and with hydrogens kept (stability is judged on the bonds
-and charges as written). A record RDKit cannot parse is listed as a
-:class:`BadRecord` (file, record index, reason) instead of aborting the run.
+Evaluation must work on files written by other tools, so SDF records are read by the one SDF
+reader, :func:`molgen.chem.sdf_records.iter_sdf_mols`, as written: not sanitised, hydrogens kept
+(stability is judged on the bonds and charges as written). A record that cannot be read is
+listed as a :class:`~molgen.chem.records.RecordError` (file, record index, reason, detail)
+instead of aborting the run.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdkit import Chem, rdBase
 
-from molgen.chem.diagnose import diagnose_atom_block, rdkit_degree_problem, truncated_gzip
+from molgen.chem import sdf_records
+from molgen.chem.records import BadRecordError, RecordError
 from molgen.errors import MolgenInputError, check_regular_file
-
-
-@dataclass(frozen=True)
-class BadRecord:
-    """A record that could not be read: ``path``, 0-based ``index`` in the file, ``reason``."""
-
-    path: str
-    index: int
-    reason: str
-
-    def as_dict(self) -> dict:
-        return {"path": self.path, "index": self.index, "reason": self.reason}
 
 
 @dataclass
@@ -41,65 +30,42 @@ class MoleculeFile:
     mols: list[Chem.Mol] = field(default_factory=list)
     indices: list[int] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
-    bad: list[BadRecord] = field(default_factory=list)
+    bad: list[RecordError] = field(default_factory=list)
 
     @property
     def n_records(self) -> int:
         return len(self.mols) + len(self.bad)
 
 
-def _open_binary(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
-
-
-def iter_sdf_blocks(path: str | Path) -> Iterator[str]:
-    """Yield the text of each ``$$$$``-terminated record of an SDF (``.sdf`` or ``.sdf.gz``)."""
-    lines: list[str] = []
-    index = 0
-    try:
-        with _open_binary(Path(path)) as handle:
-            for raw in handle:
-                line = raw.decode("utf-8", errors="replace")
-                lines.append(line)
-                if line.startswith("$$$$"):
-                    yield "".join(lines)
-                    index += 1
-                    lines = []
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise truncated_gzip(Path(path), index, exc) from None
-    if any(line.strip() for line in lines):
-        yield "".join(lines)
-
-
-def parse_mol_block(block: str) -> tuple[Chem.Mol | None, str]:
-    """Parse one SDF record without sanitising; return ``(mol, "")`` or ``(None, reason)``."""
-    if problem := rdkit_degree_problem(block):  # RDKit can crash the process on such a graph
-        return None, problem
-    with rdBase.BlockLogs():
-        mol = Chem.MolFromMolBlock(block, sanitize=False, removeHs=False, strictParsing=True)
-    if mol is None:
-        reason, detail = diagnose_atom_block(block)  # names the atom/coordinate line when it can
-        return None, f"{reason}: {detail}"
-    if mol.GetNumAtoms() == 0:
-        return None, "record has no atoms"
-    mol.UpdatePropertyCache(strict=False)
-    return mol, ""
-
-
 def read_sdf(path: str | Path) -> MoleculeFile:
-    """Read every record of an SDF (streaming; ``.sdf.gz`` too), listing unreadable ones."""
-    path = Path(path)
-    check_regular_file(path, "SDF file")
+    """Read every record of an SDF as written (streaming; ``.sdf.gz`` too), listing unreadable ones."""
     result = MoleculeFile(path=str(path))
-    for index, block in enumerate(iter_sdf_blocks(path)):
-        mol, reason = parse_mol_block(block)
-        if mol is None:
-            result.bad.append(BadRecord(str(path), index, reason))
+    for index, mol in sdf_records.iter_sdf_mols(path, sanitize=False):
+        if isinstance(mol, RecordError):
+            result.bad.append(mol)
             continue
         result.mols.append(mol)
         result.indices.append(index)
         result.names.append(mol.GetProp("_Name") if mol.HasProp("_Name") else "")
     return result
+
+
+def iter_sdf_blocks(path: str | Path) -> Iterator[str]:
+    """The text of each record of an SDF: :func:`molgen.chem.sdf_records.iter_sdf_blocks` without the index.
+
+    Kept for :mod:`molgen.dock.batch`, which reads records through this module.
+    """
+    for _, block in sdf_records.iter_sdf_blocks(path):
+        yield block
+
+
+def parse_mol_block(block: str) -> tuple[Chem.Mol | None, str]:
+    """One record as written (:func:`molgen.chem.sdf_records.mol_from_sdf_block`, ``sanitize=False``): ``(mol, "")``
+    or ``(None, why)``, for callers that record a failed molecule and go on (docking)."""
+    try:
+        return sdf_records.mol_from_sdf_block(block, "", 0, sanitize=False), ""
+    except BadRecordError as exc:
+        return None, exc.record.message
 
 
 def _smiles_lines(path: Path) -> Iterator[tuple[int, str, str]]:
@@ -133,7 +99,7 @@ def read_smiles_file(path: str | Path) -> MoleculeFile:
         with rdBase.BlockLogs():
             mol = Chem.MolFromSmiles(smiles)
         if mol is None:
-            result.bad.append(BadRecord(str(path), line_no, f"line {line_no + 1}: invalid SMILES {smiles!r}"))
+            result.bad.append(RecordError(str(path), line_no, f"line {line_no + 1}: invalid SMILES {smiles!r}"))
             continue
         result.mols.append(mol)
         result.indices.append(line_no)

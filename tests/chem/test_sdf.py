@@ -10,7 +10,8 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 
 from molgen.chem.records import BadRecordError
-from molgen.chem.sdf import SDFReport, iter_sdf_blocks, parse_sdf_tags, read_sdf, write_sdf
+from molgen.chem.sdf import SDFReport, read_sdf, write_sdf
+from molgen.chem.sdf_records import iter_sdf_blocks, parse_sdf_tags
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +162,32 @@ def test_unsanitizable_molecules_are_still_written_and_reported_on_read(tmp_path
                                                            (1, "RDKit sanitisation failed")]
     assert "valence" in report.errors[0].detail and "kekulize" in report.errors[1].detail
     assert [block.splitlines()[0] for _, block in iter_sdf_blocks(tmp_path / "gen.sdf")] == ["penta", "c5-aromatic"]
+
+
+def test_one_reader_for_datasets_and_evaluation(tmp_path):
+    """Evaluation reads through molgen.chem.sdf_records: the same record errors, molecules kept as written."""
+    from molgen.chem.sdf_records import iter_sdf_mols
+    from molgen.eval.reading import read_sdf as read_for_evaluation
+
+    good = Chem.MolToMolBlock(Chem.AddHs(Chem.MolFromSmiles("CCO"))) + "$$$$\n"
+    penta = good.replace("  1  2  1  0", "  1  2  2  0", 1)  # C=C plus 3 H: a pentavalent carbon
+    cut = good.split("M  END")[0]
+    path = tmp_path / "mixed.sdf"
+    path.write_text(good + penta + cut)
+    as_written = list(iter_sdf_mols(path, sanitize=False))
+    assert [type(m).__name__ for _, m in as_written] == ["Mol", "Mol", "RecordError"]
+    assert as_written[2][1].message == "truncated record (no 'M  END' line)"
+    sanitized = list(iter_sdf_mols(path))
+    assert sanitized[1][1].reason == "RDKit sanitisation failed"  # the dataset view refuses what evaluation keeps
+    read = read_for_evaluation(path)
+    assert read.indices == [0, 1] and [(b.file, b.index, b.reason) for b in read.bad] == [
+        (str(path), 2, "truncated record (no 'M  END' line)")]
+
+
+def test_the_sdf_reader_and_evaluation_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, molgen.chem.sdf_records, molgen.eval.reading, molgen.eval; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

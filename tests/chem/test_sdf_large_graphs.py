@@ -56,8 +56,8 @@ def test_readers_do_not_give_high_degree_records_to_rdkit(tmp_path: Path) -> Non
     path = tmp_path / "hub.sdf"
     sdf.write_sdf([star(20, sdf.RDKIT_MAX_DEGREE + 1), star(1100, 20), star(6, 2)], path)
     read = read_for_evaluation(path)
-    assert [b.reason for b in read.bad] == ["atom degree 9 > 8 (not given to RDKit)",
-                                            "atom degree 20 > 8 (not given to RDKit)"]
+    assert [b.message for b in read.bad] == ["impossible atom degree: atom degree 9 > 8 (not given to RDKit)",
+                                             "impossible atom degree: atom degree 20 > 8 (not given to RDKit)"]
     assert len(read.mols) == 1
     with pytest.raises(BadRecordError, match=r"hub\.sdf, record 0: impossible atom degree \(atom degree 9 > 8"):
         list(sdf.read_sdf(path, errors="raise"))

@@ -36,8 +36,8 @@ def test_corrupt_record_is_listed_not_fatal(tmp_path):
     write_sdf(path, corrupt_at=2)
     read = read_sdf(path)
     assert len(read.mols) == len(SMILES)
-    assert [(b.index, b.path) for b in read.bad] == [(2, str(path))]
-    assert "on atom line 1 (line 5 of the record)" in read.bad[0].reason
+    assert [(b.index, b.file) for b in read.bad] == [(2, str(path))]
+    assert "on atom line 1 (line 5 of the record)" in read.bad[0].message
     assert read.indices == [0, 1, 3, 4, 5, 6]
     assert read.names[:2] == ["mol0", "mol1"]
 
