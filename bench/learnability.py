@@ -67,6 +67,7 @@ def main() -> None:
     p.add_argument("--sample-steps", type=int, default=100)
     p.add_argument("--out", default="runs/learnability", help="working folder (data, run, samples)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--ckpt", default=None, help="evaluate this checkpoint of an earlier run instead of training")
     p.add_argument("overrides", nargs="*", help="dotted config overrides, e.g. optim.max_steps=3000")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -79,8 +80,11 @@ def main() -> None:
                          [f"dataset.root={out / 'data'}", f"dataset.name={name}",
                           f"trainer.output_dir={out / 'run'}", *args.overrides])
     start = time.perf_counter()
-    shutil.rmtree(out / "run", ignore_errors=True)  # every measurement trains from scratch
-    ckpt = train(config)
+    if args.ckpt is None:
+        shutil.rmtree(out / "run", ignore_errors=True)  # every measurement trains from scratch
+        ckpt = train(config)
+    else:
+        ckpt = args.ckpt
     train_minutes = (time.perf_counter() - start) / 60
     start = time.perf_counter()
     graphs = load(ckpt).sample(args.num, steps=args.sample_steps, seed=0, batch_size=100)

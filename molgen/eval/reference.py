@@ -38,12 +38,18 @@ def reference_molecules(spec: str | Path, root: str | Path | None = None) -> tup
 
 
 def processed_dataset_molecules(name: str, root: str | Path | None = None, split: str = "train") -> list[Chem.Mol]:
-    """RDKit molecules of a processed dataset split (``molgen data <name>`` must have run)."""
+    """RDKit molecules of a processed dataset split (``molgen data <name>`` must have run).
+
+    A heavy-atom dataset (no H in its statistics, e.g. ``qm9_noh``) gets its implied hydrogens,
+    so its SMILES are those of the real molecules, not of radicals.
+    """
     from molgen.chem.featurize import reconstruct_mol
+    from molgen.chem.vocab import element_index
     from molgen.data.template import ProcessedDataset
 
     dataset = ProcessedDataset(root, name, split)
-    return [reconstruct_mol(dataset[i], sanitize=False).mol for i in range(len(dataset))]
+    implicit = dataset.statistics.atom_type_counts[element_index("H")] == 0
+    return [reconstruct_mol(dataset[i], sanitize=False, implicit_hydrogens=implicit).mol for i in range(len(dataset))]
 
 
 def build_reference(
