@@ -63,6 +63,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sdf", default=str(DEFAULT_SDF), help="the small real set (default: gdb9 first 100)")
     p.add_argument("--aromatic", action="store_true", help="aromatic bond class instead of Kekulé bonds")
+    p.add_argument("--heavy", action="store_true", help="heavy atoms only (H implied, added in 3D at sampling)")
     p.add_argument("--num", type=int, default=200, help="molecules to sample")
     p.add_argument("--sample-steps", type=int, default=100)
     p.add_argument("--out", default="runs/learnability", help="working folder (data, run, samples)")
@@ -72,9 +73,9 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     out = Path(args.out)
-    name = "learn_aromatic" if args.aromatic else "learn_kekule"
+    name = ("learn_aromatic" if args.aromatic else "learn_kekule") + ("_heavy" if args.heavy else "")
     build_custom(args.sdf, name, out / "data", fractions={"train": 1.0}, kekulize=not args.aromatic,
-                 progress=False, log=None)
+                 remove_hs=args.heavy, progress=False, log=None)
     training = {g.smiles for g in ProcessedDataset(out / "data", name, "train")}
     config = load_config(ROOT / "configs" / "learnability.yaml",
                          [f"dataset.root={out / 'data'}", f"dataset.name={name}",
@@ -94,7 +95,7 @@ def main() -> None:
           f"valid & connected {figures['valid_and_connected']:.3f}, "
           f"of which training molecules {figures['reproduces_training']:.3f}")
     print(json.dumps({"benchmark": "learnability", "baseline": "the training set (1.0 / 1.0)",
-                      "training_molecules": len(training), "kekule": not args.aromatic,
+                      "training_molecules": len(training), "kekule": not args.aromatic, "heavy_atoms": args.heavy,
                       "overrides": args.overrides, "max_steps": config.optim.max_steps,
                       "train_minutes": round(train_minutes, 2), "sample_seconds": round(sample_seconds, 1),
                       "sample_steps": args.sample_steps, "num": args.num, **figures,

@@ -108,6 +108,8 @@ def _custom_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reject-disconnected", action="store_true", help="reject multi-fragment molecules")
     parser.add_argument("--add-hs", action="store_true", help="add missing hydrogens instead of rejecting")
     parser.add_argument("--kekulize", action="store_true", help="Kekulé bonds instead of the aromatic bond class")
+    parser.add_argument("--remove-hs", action="store_true",
+                        help="heavy atoms only (hydrogens are added back, in 3D, when a model trained on it samples)")
 
 
 def _custom_run(args: argparse.Namespace) -> None:
@@ -116,7 +118,8 @@ def _custom_run(args: argparse.Namespace) -> None:
 
     report = build_custom(args.sdf, args.name, args.root, force=args.force, workers=args.workers,
                           strict=args.strict, progress=not args.no_progress, max_atoms=args.max_atoms,
-                          reject_disconnected=args.reject_disconnected, add_hs=args.add_hs, kekulize=args.kekulize)
+                          reject_disconnected=args.reject_disconnected, add_hs=args.add_hs, kekulize=args.kekulize,
+                          remove_hs=args.remove_hs)
     for e in report.errors[:20]:
         print(f"  rejected {e['file']}, record {e['index']}: {e['reason']} ({e.get('detail', '')})")
     if len(report.errors) > 20:

@@ -73,11 +73,14 @@ class CustomSDF(ShardedBuilder):
         reject_disconnected: reject molecules made of several fragments (salts, mixtures).
         add_hs: add missing hydrogens (with coordinates) instead of rejecting such records.
         kekulize: store Kekulé bonds (classes 1..3) instead of RDKit's aromatic class 4.
+        remove_hs: store heavy atoms only (checked with their hydrogens first); a model trained on
+            them writes its molecules with the implied hydrogens placed in 3D.
         fractions: split name -> fraction, hashed by canonical SMILES; seed: hash seed.
     """
 
     def __init__(self, sdf: str | Path, name: str, *, max_atoms: int | None = None,
                  reject_disconnected: bool = False, add_hs: bool = False, kekulize: bool = False,
+                 remove_hs: bool = False,
                  fractions: dict[str, float] | None = None, seed: int = 0):
         if not _NAME.match(name):
             raise MolgenInputError(f"dataset name {name!r} must use letters, digits, '_', '.', '-' only")
@@ -95,6 +98,7 @@ class CustomSDF(ShardedBuilder):
         self.reject_disconnected = reject_disconnected
         self.add_hs = add_hs
         self.kekulize = kekulize
+        self.remove_hs = remove_hs
         self.fractions = dict(fractions or DEFAULT_FRACTIONS)
         self.splits = tuple(self.fractions)
         self.seed = seed
@@ -134,7 +138,7 @@ class CustomSDF(ShardedBuilder):
             return reject("more atoms than max_atoms", f"{graph.num_atoms} > {self.max_atoms}")
         if self.reject_disconnected and (fragments := count_fragments(graph)) > 1:
             return reject("disconnected", f"{fragments} fragments ({Chem.MolToSmiles(mol)})")
-        return graph
+        return graph.heavy_atoms() if self.remove_hs else graph
 
     def split_of(self, graph: MolGraph) -> str:
         return hash_split(graph.smiles or graph.name, self.fractions, self.seed)

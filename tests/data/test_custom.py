@@ -103,3 +103,16 @@ def test_fragment_count_and_bad_names(tmp_path):
         CustomSDF(tmp_path, "../escape")
     with pytest.raises(FileNotFoundError, match="no .sdf"):
         CustomSDF(tmp_path, "empty")
+
+
+def test_remove_hs_keeps_heavy_atoms_of_the_checked_molecules(user_sdf, tmp_path):
+    argv = ["data", "custom", "--sdf", str(user_sdf.parent), "--name", "heavy", "--max-atoms", "40", "--root",
+            str(tmp_path), "--no-progress", "--remove-hs"]
+    assert main(argv) == 0
+    full = build_custom(user_sdf, "full", tmp_path, max_atoms=40, progress=False, log=None)
+    heavy = [g for split in ("train", "val", "test") for g in ProcessedDataset(tmp_path, "heavy", split)]
+    assert len(heavy) == full.total_kept == 5  # the same records pass the checks (made with their H)
+    with_h = {g.name: g for split in ("train", "val", "test") for g in ProcessedDataset(tmp_path, "full", split)}
+    for g in heavy:
+        assert 0 not in g.atom_types.tolist()  # no hydrogen (vocabulary index 0)
+        assert g.num_atoms == int((with_h[g.name].atom_types != 0).sum())
