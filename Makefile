@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and exactly pinned, so no dependency can pull a CUDA build
 	$(BIN)/python -m pip install --quiet -c $(LOCK) torch
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[qm9,eval,dev,dock]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[qm9,eval,dev,dock,pyg]'
 	@touch $(STAMP)
 
 setup: $(STAMP)

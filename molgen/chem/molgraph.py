@@ -1,7 +1,8 @@
 """The one molecule object used at every stage: data, model, sampling, evaluation.
 
 ``MolGraph`` is a single molecule; ``MolBatch`` concatenates G of them with a
-``batch`` vector, in the style of torch_geometric but in plain torch.
+``batch`` vector, in the style of torch_geometric but in plain torch; ``to_pyg`` /
+``from_pyg`` convert to and from PyG's ``Data`` / ``Batch`` (:mod:`molgen.chem.pyg`).
 
 Shape symbols: N atoms, B bonds (undirected, stored once with i < j),
 E directed edges, G graphs.
@@ -120,6 +121,19 @@ class MolGraph:
         out.update(name=self.name, smiles=self.smiles, props=dict(self.props))
         return out
 
+    def to_pyg(self) -> Any:
+        """This molecule as a ``torch_geometric.data.Data`` (:mod:`molgen.chem.pyg`; needs the ``pyg`` extra)."""
+        from molgen.chem.pyg import graph_to_data
+
+        return graph_to_data(self)
+
+    @classmethod
+    def from_pyg(cls, data: Any) -> MolGraph:
+        """A PyG ``Data`` molecule (``pos``, ``z`` or ``atom_types``, bonds) as a MolGraph (:mod:`molgen.chem.pyg`)."""
+        from molgen.chem.pyg import graph_from_data
+
+        return graph_from_data(data)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MolGraph:
         kw: dict[str, Any] = {}
@@ -216,6 +230,19 @@ class MolBatch:
                 **extra,
             ))
         return out
+
+    def to_pyg(self) -> Any:
+        """These G molecules as a ``torch_geometric.data.Batch`` (:mod:`molgen.chem.pyg`; needs the ``pyg`` extra)."""
+        from molgen.chem.pyg import batch_to_pyg
+
+        return batch_to_pyg(self)
+
+    @classmethod
+    def from_pyg(cls, data: Any) -> MolBatch:
+        """A PyG ``Batch`` (or ``Data``) of molecules as a MolBatch (:mod:`molgen.chem.pyg`)."""
+        from molgen.chem.pyg import batch_from_pyg
+
+        return batch_from_pyg(data)
 
     def to(self, device: torch.device | str) -> MolBatch:
         moved = {f.name: getattr(self, f.name).to(device) for f in fields(self)
