@@ -44,12 +44,13 @@ def processed_dataset_molecules(name: str, root: str | Path | None = None, split
     so its SMILES are those of the real molecules, not of radicals.
     """
     from molgen.chem.featurize import reconstruct_mol
-    from molgen.chem.vocab import element_index
+    from molgen.chem.hydrogens import has_hydrogens
     from molgen.data.template import ProcessedDataset
 
     dataset = ProcessedDataset(root, name, split)
-    implicit = dataset.statistics.atom_type_counts[element_index("H")] == 0
-    return [reconstruct_mol(dataset[i], sanitize=False, implicit_hydrogens=implicit).mol for i in range(len(dataset))]
+    graphs = [dataset[i] for i in range(len(dataset))]
+    implicit = not any(has_hydrogens(g) for g in graphs)  # a heavy-atom dataset: no H anywhere
+    return [reconstruct_mol(g, sanitize=False, implicit_hydrogens=implicit).mol for g in graphs]
 
 
 def build_reference(
