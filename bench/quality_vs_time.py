@@ -8,6 +8,7 @@ Run the arms as concurrent processes so that they share the machine's load equal
 
     python bench/quality_vs_time.py train --arm L1_small --minutes 15 --out runs/qvt [key=value ...]
     python bench/quality_vs_time.py eval runs/qvt/L1_small/checkpoints/minutes=15.ckpt --num 500
+    python bench/quality_vs_time.py plot runs/qvt_eval.jsonl --out bench/quality_vs_time.png
 
 Each command prints, as its last line, one JSON object with its figures.
 """
@@ -72,6 +73,35 @@ def eval_checkpoint(args: argparse.Namespace) -> dict:
             "sample_seconds": round(seconds, 1), **figures}
 
 
+def plot(args: argparse.Namespace) -> dict:
+    """Valid & connected against training minutes, one line per arm, from ``eval`` JSON lines."""
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves: dict[str, list[tuple[float, float]]] = {}
+    for line in Path(args.evals).read_text().splitlines():
+        row = json.loads(line)
+        found = re.search(r"([A-Za-z0-9_]+)/checkpoints/minutes=([0-9.]+)\.ckpt", row["checkpoint"])
+        if found:
+            curves.setdefault(found[1], []).append((float(found[2]), row["validity/valid_and_connected"]))
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for arm, points in sorted(curves.items()):
+        points.sort()
+        ax.plot(*zip(*points, strict=True), marker="o", label=arm)
+    ax.set_xlabel("training minutes (wall clock, shared 2-core CPU)")
+    ax.set_ylabel("valid & connected (100 steps)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.savefig(args.out, dpi=100, bbox_inches="tight")
+    return {"benchmark": "quality_vs_time/plot", "out": args.out,
+            "curves": {arm: sorted(points) for arm, points in curves.items()}}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -88,10 +118,14 @@ def main() -> None:
     e.add_argument("--num", type=int, default=500)
     e.add_argument("--steps", type=int, default=100)
     e.add_argument("--seed", type=int, default=0)
+    g = sub.add_parser("plot")
+    g.add_argument("evals", help="a file of `eval` JSON lines")
+    g.add_argument("--out", default="bench/quality_vs_time.png")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    result = train_arm(args) if args.command == "train" else eval_checkpoint(args)
+    commands = {"train": train_arm, "eval": eval_checkpoint, "plot": plot}
+    result = commands[args.command](args)
     print(json.dumps(result))
 
 
