@@ -88,3 +88,69 @@ def test_evaluate_killed_while_writing_keeps_the_previous_report(tmp_path: Path)
     assert rerun.returncode == 0, rerun.stderr
     assert '"n_read": 3000' in (out / "metrics.json").read_text()
     assert not list(tmp_path.glob(".ev.*"))  # the killed run's staging folder is gone
+
+
+@pytest.mark.slow  # about a minute on one CPU: 40 score-only Vina runs, killed after the first flush
+def test_dock_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path: Path, shared_data: Path) -> None:
+    pytest.importorskip("vina")
+    example = shared_data / "docking" / "vina_1iep"
+    ligand = (example / "1iep_ligand.sdf").read_text()
+    ligands = tmp_path / "ligands.sdf"
+    ligands.write_text((ligand if ligand.rstrip().endswith("$$$$") else ligand.rstrip() + "\n$$$$\n") * 40)
+    out = tmp_path / "dock"
+    args = ["dock", str(ligands), "--receptor", str(example / "1iep_receptorH.pdb"), "--mode", "score",
+            "--box-file", str(example / "1iep_receptor.box.txt"), "--workers", "1", "--quiet", "--out", str(out)]
+    env = {**ENV, "MOLGEN_CACHE": str(tmp_path / "cache")}
+    csv = out / "docking.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "molgen", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not (csv.is_file() and len(csv.read_text().splitlines()) >= 2):  # the first flush landed
+            assert proc.poll() is None, "docking finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -9
+    done_before = len(csv.read_text().splitlines()) - 1
+    assert 1 <= done_before < 40
+    rerun = subprocess.run([sys.executable, "-m", "molgen", *args], env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    rows = csv.read_text().splitlines()[1:]
+    assert len(rows) == 40  # every record exactly once: the finished ones were skipped, none lost
+    records = sorted(int(r.split(",")[0]) for r in rows)
+    assert records == list(range(40))
+    from rdkit import Chem
+
+    poses = [m for m in Chem.SDMolSupplier(str(out / "docked.sdf")) if m is not None]
+    assert len(poses) == 40
+    scores = {round(float(m.GetProp("vina_score")), 3) for m in poses}
+    assert len(scores) == 1 and -13.5 < scores.pop() < -11.5  # the same crystal pose scores the same every time
+    assert not [p for p in out.iterdir() if ".tmp" in p.name]
+
+
+@pytest.mark.slow  # about 30 s: a tiny model checkpointed every step, killed while a checkpoint is written
+def test_train_killed_while_writing_a_checkpoint_leaves_only_whole_checkpoints(tmp_path: Path) -> None:
+    from molgen.data.custom import build_custom
+    from molgen.safe_load import load_checkpoint
+
+    (tmp_path / "water.sdf").write_text(GOOD_RECORD * 8)
+    build_custom(tmp_path / "water.sdf", "water", tmp_path / "data", fractions={"train": 1.0}, progress=False,
+                 log=None)
+    out = tmp_path / "run"
+    args = ["train", "--config", str(ROOT / "configs" / "debug.yaml"), f"dataset.root={tmp_path / 'data'}",
+            "dataset.name=water", "dataset.limit_train=null", f"trainer.output_dir={out}", "batching.batch_size=4",
+            "trainer.checkpoint_every=1"]
+    ckpts = out / "checkpoints"
+    kill_when([*args, "optim.max_steps=100000"],
+              lambda: (ckpts / "last.ckpt").is_file() and any(ckpts.glob(".*.tmp-*")), timeout=240)
+    whole = sorted(ckpts.glob("*.ckpt"))
+    assert whole and all(load_checkpoint(p)["global_step"] >= 1 for p in whole)  # none is half-written
+    killed_at = load_checkpoint(ckpts / "last.ckpt")["global_step"]
+    rerun = molgen("train", "--resume", *args[1:], f"optim.max_steps={killed_at + 3}")
+    assert rerun.returncode == 0, rerun.stderr
+    assert load_checkpoint(ckpts / "last.ckpt")["global_step"] == killed_at + 3
+    assert not list(ckpts.glob(".*.tmp-*"))  # the killed writer's temporary file is gone
