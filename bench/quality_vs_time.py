@@ -1,6 +1,6 @@
 """Does Gaunt pay? Sample quality at equal wall-clock training budgets; baseline = the L = 1 EQGAT-diff arm.
 
-Each arm is configs/demo.yaml with the model sizes below (plus dotted overrides), trained on a
+Each arm is configs/demo.yaml with the model settings below (plus dotted overrides), trained on a
 processed dataset (default ``qm9_noh``: QM9 heavy atoms, hydrogens implied at writing) for
 ``--minutes`` of wall clock, with snapshot checkpoints on the way. ``eval`` samples ``--num``
 molecules at ``--steps`` jumps from a checkpoint and scores them with ``molgen.eval`` (basic).
@@ -29,8 +29,10 @@ from molgen.safe_load import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 ARMS: dict[str, list[str]] = {
-    "L1_small": ["model.num_layers=3", "model.scalar_dim=48", "model.vector_dim=16", "model.edge_dim=8"],
-    "L1_wide": ["model.num_layers=4", "model.scalar_dim=96", "model.vector_dim=32", "model.edge_dim=32"],
+    "L1_small": ["model.num_layers=3", "model.scalar_dim=48", "model.vector_dim=16", "model.edge_dim=8",
+                 "model.lmax=1", "model.tensor_product=null"],
+    "L1_wide": ["model.num_layers=4", "model.scalar_dim=96", "model.vector_dim=32", "model.edge_dim=32",
+                "model.lmax=1", "model.tensor_product=null"],
     "L2_gaunt": ["model.num_layers=3", "model.scalar_dim=48", "model.vector_dim=16", "model.edge_dim=8",
                  "model.lmax=2", "model.tensor_product=gaunt"],
     "L3_gaunt": ["model.num_layers=3", "model.scalar_dim=48", "model.vector_dim=16", "model.edge_dim=8",
