@@ -59,6 +59,33 @@ def cross_check(graphs: list) -> dict[str, float]:
     return {k: round(float(report[k]), 4) for k in keys if k in report}
 
 
+def run(sdf: str | Path, out: str | Path, overrides: list[str], *, heavy: bool = False, aromatic: bool = False,
+        num: int = 200, sample_steps: int = 100, ckpt: str | None = None) -> dict:
+    """Train configs/learnability.yaml (plus ``overrides``) on ``sdf`` from scratch, sample, score: the figures."""
+    out = Path(out)
+    name = ("learn_aromatic" if aromatic else "learn_kekule") + ("_heavy" if heavy else "")
+    build_custom(sdf, name, out / "data", fractions={"train": 1.0}, kekulize=not aromatic, remove_hs=heavy,
+                 progress=False, log=None)
+    training = {g.smiles for g in ProcessedDataset(out / "data", name, "train")}
+    config = load_config(ROOT / "configs" / "learnability.yaml",
+                         [f"dataset.root={out / 'data'}", f"dataset.name={name}",
+                          f"trainer.output_dir={out / 'run'}", *overrides])
+    start = time.perf_counter()
+    if ckpt is None:
+        shutil.rmtree(out / "run", ignore_errors=True)  # every measurement trains from scratch
+        ckpt = train(config)
+    train_minutes = (time.perf_counter() - start) / 60
+    start = time.perf_counter()
+    graphs = load(ckpt).sample(num, steps=sample_steps, seed=0, batch_size=100)
+    sample_seconds = time.perf_counter() - start
+    figures = {k: round(v, 4) for k, v in learnability(graphs, training).items()}
+    return {"benchmark": "learnability", "baseline": "the training set (1.0 / 1.0)",
+            "training_molecules": len(training), "kekule": not aromatic, "heavy_atoms": heavy,
+            "overrides": list(overrides), "max_steps": config.optim.max_steps, "train_minutes": round(train_minutes, 2),
+            "sample_seconds": round(sample_seconds, 1), "sample_steps": sample_steps, "num": num, **figures,
+            "molgen_eval": cross_check(graphs)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sdf", default=str(DEFAULT_SDF), help="the small real set (default: gdb9 first 100)")
@@ -72,34 +99,12 @@ def main() -> None:
     p.add_argument("overrides", nargs="*", help="dotted config overrides, e.g. optim.max_steps=3000")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    name = ("learn_aromatic" if args.aromatic else "learn_kekule") + ("_heavy" if args.heavy else "")
-    build_custom(args.sdf, name, out / "data", fractions={"train": 1.0}, kekulize=not args.aromatic,
-                 remove_hs=args.heavy, progress=False, log=None)
-    training = {g.smiles for g in ProcessedDataset(out / "data", name, "train")}
-    config = load_config(ROOT / "configs" / "learnability.yaml",
-                         [f"dataset.root={out / 'data'}", f"dataset.name={name}",
-                          f"trainer.output_dir={out / 'run'}", *args.overrides])
-    start = time.perf_counter()
-    if args.ckpt is None:
-        shutil.rmtree(out / "run", ignore_errors=True)  # every measurement trains from scratch
-        ckpt = train(config)
-    else:
-        ckpt = args.ckpt
-    train_minutes = (time.perf_counter() - start) / 60
-    start = time.perf_counter()
-    graphs = load(ckpt).sample(args.num, steps=args.sample_steps, seed=0, batch_size=100)
-    sample_seconds = time.perf_counter() - start
-    figures = {k: round(v, 4) for k, v in learnability(graphs, training).items()}
-    print(f"{len(training)} training molecules; {config.optim.max_steps} steps in {train_minutes:.1f} min: "
-          f"valid & connected {figures['valid_and_connected']:.3f}, "
-          f"of which training molecules {figures['reproduces_training']:.3f}")
-    print(json.dumps({"benchmark": "learnability", "baseline": "the training set (1.0 / 1.0)",
-                      "training_molecules": len(training), "kekule": not args.aromatic, "heavy_atoms": args.heavy,
-                      "overrides": args.overrides, "max_steps": config.optim.max_steps,
-                      "train_minutes": round(train_minutes, 2), "sample_seconds": round(sample_seconds, 1),
-                      "sample_steps": args.sample_steps, "num": args.num, **figures,
-                      "molgen_eval": cross_check(graphs)}))
+    result = run(args.sdf, args.out, args.overrides, heavy=args.heavy, aromatic=args.aromatic, num=args.num,
+                 sample_steps=args.sample_steps, ckpt=args.ckpt)
+    print(f"{result['training_molecules']} training molecules; {result['max_steps']} steps in "
+          f"{result['train_minutes']:.1f} min: valid & connected {result['valid_and_connected']:.3f}, "
+          f"of which training molecules {result['reproduces_training']:.3f}")
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
