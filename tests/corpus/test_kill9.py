@@ -22,9 +22,9 @@ def molgen(*args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def kill_when(args: list[str], ready: Callable[[], bool], timeout: float = 120) -> None:
-    """Start ``molgen args`` and kill -9 it as soon as ``ready()`` (its temporary output appeared)."""
-    proc = subprocess.Popen([sys.executable, "-m", "molgen", *args], env=ENV, stdout=subprocess.DEVNULL,
+def kill_when(args: list[str], ready: Callable[[], bool], timeout: float = 120, env: dict | None = None) -> None:
+    """Start ``molgen args`` and kill -9 it as soon as ``ready()`` (e.g. its temporary output appeared)."""
+    proc = subprocess.Popen([sys.executable, "-m", "molgen", *args], env=env or ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + timeout
@@ -102,18 +102,7 @@ def test_dock_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path: Path,
             "--box-file", str(example / "1iep_receptor.box.txt"), "--workers", "1", "--quiet", "--out", str(out)]
     env = {**ENV, "MOLGEN_CACHE": str(tmp_path / "cache")}
     csv = out / "docking.csv"
-    proc = subprocess.Popen([sys.executable, "-m", "molgen", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 240
-        while not (csv.is_file() and len(csv.read_text().splitlines()) >= 2):  # the first flush landed
-            assert proc.poll() is None, "docking finished before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == -9
+    kill_when(args, lambda: csv.is_file() and len(csv.read_text().splitlines()) >= 2, timeout=240, env=env)
     done_before = len(csv.read_text().splitlines()) - 1
     assert 1 <= done_before < 40
     rerun = subprocess.run([sys.executable, "-m", "molgen", *args], env=env, capture_output=True, text=True,

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import msgpack
@@ -145,18 +144,31 @@ def test_parallel_workers_match_serial(geom_raw, tmp_path):
     assert _contents(tmp_path / "parallel", "geom_drugs") == _contents(tmp_path / "serial", "geom_drugs")
 
 
+_PEAK_SCRIPT = """
+import sys, tracemalloc
+from pathlib import Path
+from molgen.data.geom import GeomDrugs
+folder, warmup, root = map(Path, sys.argv[1:])
+GeomDrugs(folder, shard_size=10, conformers=1).process(warmup, progress=False, log=None)  # first-use caches
+tracemalloc.start()
+GeomDrugs(folder, shard_size=10, conformers=1).process(root, progress=False, log=None)
+print(tracemalloc.get_traced_memory()[1])
+"""
+
+
 def _peak_bytes(folder: Path, root: Path) -> int:
-    tracemalloc.start()
-    GeomDrugs(folder, shard_size=10, conformers=1).process(root, progress=False, log=None)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak
+    """Peak Python memory of processing ``folder``, in a fresh interpreter: tracemalloc counts every thread,
+    so threads other tests left running in this process must not be measured with it."""
+    done = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(folder), str(root.with_name(root.name + "_w")),
+                           str(root)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1])
 
 
 def test_peak_memory_does_not_grow_with_dataset_size(tmp_path):
     small = make_rdkit_folder(tmp_path / "small", drug_like_smiles(20), 1)
     large = make_rdkit_folder(tmp_path / "large", drug_like_smiles(80), 1)
-    _peak_bytes(small, tmp_path / "warmup")  # first-use caches (RDKit, imports) are not dataset memory
     peak_small = _peak_bytes(small, tmp_path / "a")
     peak_large = _peak_bytes(large, tmp_path / "b")
     sizes = [sum(len(MolStore(processed_dir("geom_drugs", tmp_path / r) / s)) for s in ("train", "val", "test"))

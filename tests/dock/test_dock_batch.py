@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import imatinib
 import pytest
 from rdkit import Chem
 
@@ -24,12 +25,8 @@ def read_rows(path):
 @pytest.fixture
 def ligands(tmp_path, vina_1iep):
     """Imatinib four times: as crystallised, shifted 40 A out of the box, with a Se atom, and as crystallised."""
-    crystal = Chem.MolFromMolFile(str(vina_1iep / "1iep_ligand.sdf"), removeHs=False)
-    shifted = Chem.Mol(crystal)
-    conf = shifted.GetConformer()
-    for i in range(shifted.GetNumAtoms()):
-        p = conf.GetAtomPosition(i)
-        conf.SetAtomPosition(i, (p.x + 40.0, p.y, p.z))
+    crystal = imatinib.crystal(vina_1iep)
+    shifted = imatinib.shifted(crystal, 40.0)
     selenium = Chem.RWMol(crystal)
     selenium.GetAtomWithIdx(next(a.GetIdx() for a in crystal.GetAtoms() if a.GetSymbol() == "C")).SetAtomicNum(34)
     path = tmp_path / "ligands.sdf"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import imatinib
 import pytest
 from rdkit import Chem
 
@@ -18,12 +19,8 @@ pytest.importorskip("meeko", reason="the dock extra (vina, meeko, gemmi) is not 
 @pytest.fixture
 def two_poses(tmp_path, vina_1iep):
     """The crystal imatinib pose and the same pose shifted 1.5 A (worse score)."""
-    crystal = Chem.MolFromMolFile(str(vina_1iep / "1iep_ligand.sdf"), removeHs=False)
-    shifted = Chem.Mol(crystal)
-    conf = shifted.GetConformer()
-    for i in range(shifted.GetNumAtoms()):
-        p = conf.GetAtomPosition(i)
-        conf.SetAtomPosition(i, (p.x + 1.5, p.y, p.z))
+    crystal = imatinib.crystal(vina_1iep)
+    shifted = imatinib.shifted(crystal, 1.5)
     path = tmp_path / "poses.sdf"
     with Chem.SDWriter(str(path)) as writer:
         for name, mol in (("crystal", crystal), ("shifted", shifted)):
@@ -84,12 +81,8 @@ def test_evaluate_cli_reports_all_three_modes(shared_data, tmp_path):
 
 
 def test_a_molecule_vina_cannot_take_is_reported_not_fatal(vina_1iep):
-    mol = Chem.MolFromMolFile(str(vina_1iep / "1iep_ligand.sdf"), removeHs=False)
-    far = Chem.Mol(mol)
-    conf = far.GetConformer()
-    for i in range(far.GetNumAtoms()):
-        p = conf.GetAtomPosition(i)
-        conf.SetAtomPosition(i, (p.x + 60.0, p.y, p.z))
+    mol = imatinib.crystal(vina_1iep)
+    far = imatinib.shifted(mol, 60.0)
     options = EvalOptions(reference_ligand_path=str(vina_1iep / "1iep_ligand.sdf"), dock_modes=("score",))
     result = evaluate([mol, far], "docking", protein=vina_1iep / "1iep_receptorH.pdb", options=options)
     assert result.rows[1]["docking.vina_score"] is None
