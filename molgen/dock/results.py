@@ -82,9 +82,16 @@ class ResultStore:
         self.poses[int(row["record"])] = blocks
 
     def flush(self, extra: dict | None = None) -> None:
-        """Write docked.sdf, then docking.csv, then docking.json, each atomically."""
+        """Write docking.json, then docked.sdf, then docking.csv, each atomically.
+
+        The ledger goes first, so a kill -9 between the files never leaves a CSV without the settings
+        that make it resumable; the CSV goes last, so every record it lists has its poses on disk.
+        """
         self.out_dir.mkdir(parents=True, exist_ok=True)
         order = sorted(self.rows)
+        counts = {s: sum(r.get("status") == s for r in self.rows.values()) for s in ("ok", "failed")}
+        document = {**self.description, "counts": counts, **(extra or {})}
+        write_text_atomic(self.out_dir / JSON, json.dumps(document, indent=2))
         write_text_atomic(self.out_dir / SDF, "".join(b for r in order for b in self.poses[r]))
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -92,9 +99,6 @@ class ResultStore:
         for record in order:
             writer.writerow(self.rows[record])
         write_text_atomic(self.out_dir / CSV, buffer.getvalue())
-        counts = {s: sum(r.get("status") == s for r in self.rows.values()) for s in ("ok", "failed")}
-        document = {**self.description, "counts": counts, **(extra or {})}
-        write_text_atomic(self.out_dir / JSON, json.dumps(document, indent=2))
 
 
 def _blocks_by_record(path: Path) -> dict[int, list[str]]:
