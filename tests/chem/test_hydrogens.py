@@ -109,4 +109,4 @@ def test_a_heavy_atom_model_writes_complete_molecules_with_3d_hydrogens(tmp_path
         for bond in mol.GetBonds():
             if "H" in (bond.GetBeginAtom().GetSymbol(), bond.GetEndAtom().GetSymbol()):
                 length = float(((pos[bond.GetBeginAtomIdx()] - pos[bond.GetEndAtomIdx()]) ** 2).sum() ** 0.5)
-                assert 0.9 < length < 1.2
+                assert length > 0.9 and length < 1.2
