@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 from molgen.atomic import write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.vocab import MIN_CHARGE, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES, NUM_HYBRIDIZATIONS
-from molgen.data.store import MolStore
+from molgen.data.store import MolStore, StoreWriter
 
 _FEATURE_SIZES = {"is_aromatic": 2, "is_in_ring": 2, "hybridization": NUM_HYBRIDIZATIONS}
 
@@ -125,37 +126,13 @@ def compute_statistics(store: MolStore, *, chunk_molecules: int = 20_000) -> Dat
 
 
 def statistics_of_graphs(graphs: Iterable[MolGraph]) -> DatasetStatistics:
-    """The same counts as :func:`compute_statistics` for molecules in memory (e.g. a training subset).
-
-    Optional features are counted only when every molecule carries them (as a store's features are).
-    """
-    graphs = list(graphs)
-    sizes = np.asarray([g.num_atoms for g in graphs], dtype=np.int64)  # [M]
-    hist = np.bincount(sizes, minlength=1) if graphs else np.zeros(1, dtype=np.int64)
-
-    def cat(name: str) -> np.ndarray:  # one per-atom/per-bond field of every molecule: [N] or [B]
-        if not graphs:
-            return np.zeros(0, dtype=np.int64)
-        return np.concatenate([np.asarray(getattr(g, name), dtype=np.int64).ravel() for g in graphs])
-
-    bond_counts = np.bincount(cat("bond_types"), minlength=NUM_BOND_TYPES)[:NUM_BOND_TYPES]
-    num_bonds = int(sum(g.num_bonds for g in graphs))
-    bond_counts[0] = int((sizes * (sizes - 1) // 2).sum()) - num_bonds
-    features = [k for k in _FEATURE_SIZES if graphs and all(getattr(g, k) is not None for g in graphs)]
-    pos = np.concatenate([g.pos.double().numpy() for g in graphs]) if graphs else np.zeros((0, 3))
-    n_total = int(sizes.sum())
-    return DatasetStatistics(
-        num_molecules=len(graphs),
-        num_atoms=n_total,
-        num_bonds=num_bonds,
-        num_atoms_hist=hist.tolist(),
-        atom_type_counts=np.bincount(cat("atom_types"), minlength=NUM_ATOM_TYPES)[:NUM_ATOM_TYPES].tolist(),
-        charge_counts=np.bincount(cat("charges") - MIN_CHARGE, minlength=NUM_CHARGES)[:NUM_CHARGES].tolist(),
-        bond_counts=bond_counts.tolist(),
-        coord_std=float(np.sqrt(_centred_square_sum(pos, sizes) / (3 * n_total))) if n_total else 0.0,
-        feature_counts={k: np.bincount(cat(k), minlength=_FEATURE_SIZES[k])[:_FEATURE_SIZES[k]].tolist()
-                        for k in features},
-    )
+    """:func:`compute_statistics` of molecules in memory (e.g. a training subset), through a temporary store,
+    so both follow one definition."""
+    with tempfile.TemporaryDirectory(prefix="molgen-stats-") as tmp:
+        with StoreWriter(Path(tmp) / "store") as writer:
+            for graph in graphs:
+                writer.append(graph)
+        return compute_statistics(MolStore(Path(tmp) / "store"))
 
 
 def _centred_square_sum(pos: np.ndarray, sizes: np.ndarray) -> float:
