@@ -231,6 +231,12 @@ class MolBatch:
             ))
         return out
 
+    def select(self, index: Tensor | list[int]) -> MolBatch:
+        """The molecules ``index`` [G'] (repeats allowed, e.g. resampling), on this batch's device."""
+        device = self.pos.device
+        graphs = self.to_graphs()
+        return MolBatch.from_graphs([graphs[int(k)] for k in index]).to(device)
+
     def to_pyg(self) -> Any:
         """These G molecules as a ``torch_geometric.data.Batch`` (:mod:`molgen.chem.pyg`; needs the ``pyg`` extra)."""
         from molgen.chem.pyg import batch_to_pyg

@@ -44,6 +44,7 @@ class Posterior:
     pairs: Tensor  # [2, P]
     bond_probs: Tensor  # [P, num_bond_types]
     extra_probs: dict[str, Tensor] = field(default_factory=dict)  # name -> [N, K]
+    x0: MolBatch | None = None  # the network's clean-molecule estimate at t (most likely classes)
 
 
 def upper_pairs(batch: MolBatch) -> Tensor:
@@ -184,10 +185,13 @@ class MolecularDiffusion:
         pairs = upper_pairs(state)
         ka_t, ka_s = k_t[batch], k_s[batch]
         kp_t, kp_s = k_t[batch[pairs[0]]], k_s[batch[pairs[0]]]
-        mean, var = self.coords.posterior(remove_mean(state.pos, batch, g), remove_mean(out.pos, batch, g),
-                                          k_t, k_s, batch)
+        x0_pos = remove_mean(out.pos, batch, g)
+        mean, var = self.coords.posterior(remove_mean(state.pos, batch, g), x0_pos, k_t, k_s, batch)
         logits_pairs = pair_logits(out.edge_index, out.bond_logits, pairs, state.pos.shape[0])
         charges_t = charge_to_index(state.charges)
+        x0 = self._state(state, x0_pos, out.atom_logits.argmax(-1), index_to_charge(out.charge_logits.argmax(-1)),
+                         pairs, logits_pairs.argmax(-1),
+                         {name: self._from_class(name, out.extra_logits[name].argmax(-1)) for name in self.extras})
         return Posterior(
             coord_mean=mean, coord_var=var,
             atom_probs=self.atoms.posterior(state.atom_types, self.atoms.x0_probs(out.atom_logits), ka_t, ka_s),
@@ -197,6 +201,7 @@ class MolecularDiffusion:
                                             kp_t, kp_s),
             extra_probs={name: cat.posterior(self._to_class(state, name), cat.x0_probs(out.extra_logits[name]),
                                              ka_t, ka_s) for name, cat in self.extras.items()},
+            x0=x0,
         )
 
     def sample_posterior(self, post: Posterior, state: MolBatch, generator: torch.Generator | None = None,

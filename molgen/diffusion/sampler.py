@@ -7,13 +7,28 @@ which needs no retraining.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import torch
 from torch import Tensor
 
 from molgen.chem.molgraph import MolBatch
 from molgen.diffusion.process import Denoiser, MolecularDiffusion
+
+
+class StepHook(Protocol):
+    """User code run after every reverse jump t -> s (inpainting, guidance, logging).
+
+    Called with the new state x_s, the network's clean estimate ``x0`` made at t (a
+    :class:`MolBatch` of the most likely classes, same atoms as ``state``), the integer steps
+    t > s and the sampler's generator; returns the state the sampler continues from (it may
+    replace atoms, or resample whole molecules, as long as it returns a valid MolBatch).
+    The last call has s = 0 and its result is what the sampler returns.
+    """
+
+    def __call__(self, state: MolBatch, x0: MolBatch, t: int, s: int,
+                 generator: torch.Generator | None) -> MolBatch: ...
 
 
 def step_schedule(num_steps: int, steps: int | None = None) -> list[int]:
@@ -28,21 +43,29 @@ def step_schedule(num_steps: int, steps: int | None = None) -> list[int]:
 @torch.no_grad()
 def sample_batch(model: Denoiser, diffusion: MolecularDiffusion, num_atoms: Tensor, grid: list[int] | None = None,
                  generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float32, on_step: Callable[[int], None] | None = None) -> MolBatch:
+                 dtype: torch.dtype = torch.float32, on_step: Callable[[int], None] | None = None,
+                 hooks: Sequence[StepHook] = (), initial: Callable[[MolBatch], MolBatch] | None = None) -> MolBatch:
     """Generate molecules with num_atoms [G] atoms; returns the final clean :class:`MolBatch`.
 
     ``grid``: the jumps, from :func:`step_schedule` (default: all T steps). ``generator`` (a CPU
     or device generator) makes the result reproducible; ``on_step(i)`` is called after every jump.
+    ``initial`` may edit the prior sample x_T (e.g. place fixed atoms); ``hooks`` run in order
+    after every jump (:class:`StepHook`).
     """
     state = diffusion.prior(num_atoms, device=device, dtype=dtype, generator=generator)
+    if initial is not None:
+        state = initial(state)
     grid = step_schedule(diffusion.num_steps) if grid is None else grid
     if grid[0] != diffusion.num_steps or grid[-1] != 0:
         raise ValueError(f"a sampling grid runs from T = {diffusion.num_steps} to 0, got {grid[0]} .. {grid[-1]}")
-    g = state.num_graphs
     for i, (t, s) in enumerate(zip(grid[:-1], grid[1:], strict=True)):
+        g = state.num_graphs
         k_t = torch.full((g,), t, dtype=torch.long, device=device)
         k_s = torch.full((g,), s, dtype=torch.long, device=device)
-        state = diffusion.reverse_step(model, state, k_t, k_s, generator)
+        post = diffusion.posterior(model, state, k_t, k_s)
+        state = diffusion.sample_posterior(post, state, generator)
+        for hook in hooks:
+            state = hook(state, post.x0, t, s, generator)
         if on_step is not None:
             on_step(i + 1)
     return state
