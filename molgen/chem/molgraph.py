@@ -11,11 +11,13 @@ E directed edges, G graphs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
+if TYPE_CHECKING:
+    from molgen.chem.pocket_batch import PocketBatch
 from molgen.chem.vocab import MAX_CHARGE, MIN_CHARGE, NUM_ATOM_TYPES, NUM_BOND_TYPES, SYMBOL_TO_INDEX
 
 _OPTIONAL_ATOM = ("is_aromatic", "is_in_ring", "hybridization")
@@ -159,6 +161,8 @@ class MolBatch:
         bond_index: [2, B] global atom indices (i < j); bond_types: [B].
         is_aromatic, is_in_ring, hybridization: optional [N].
         names: G identifiers; props: G dicts.
+        pocket: None, or the fixed protein context of each molecule (:class:`PocketBatch`, G pockets);
+            then coordinates live in the receptor's frame instead of being centred per molecule.
     """
 
     pos: Tensor
@@ -174,6 +178,7 @@ class MolBatch:
     names: list[str] = field(default_factory=list)
     smiles: list[str | None] = field(default_factory=list)
     props: list[dict[str, Any]] = field(default_factory=list)
+    pocket: PocketBatch | None = None
 
     @property
     def num_graphs(self) -> int:
@@ -234,8 +239,9 @@ class MolBatch:
     def select(self, index: Tensor | list[int]) -> MolBatch:
         """The molecules ``index`` [G'] (repeats allowed, e.g. resampling), on this batch's device."""
         device = self.pos.device
-        graphs = self.to_graphs()
-        return MolBatch.from_graphs([graphs[int(k)] for k in index]).to(device)
+        graphs, index = self.to_graphs(), [int(k) for k in index]
+        pocket = None if self.pocket is None else self.pocket.select(index)
+        return replace(MolBatch.from_graphs([graphs[k] for k in index]).to(device), pocket=pocket)
 
     def to_pyg(self) -> Any:
         """These G molecules as a ``torch_geometric.data.Batch`` (:mod:`molgen.chem.pyg`; needs the ``pyg`` extra)."""
@@ -253,7 +259,7 @@ class MolBatch:
     def to(self, device: torch.device | str) -> MolBatch:
         moved = {f.name: getattr(self, f.name).to(device) for f in fields(self)
                  if isinstance(getattr(self, f.name), Tensor)}
-        return replace(self, **moved)
+        return replace(self, **moved, pocket=None if self.pocket is None else self.pocket.to(device))
 
     def fully_connected_edges(self) -> Tensor:
         """[2, E] all ordered pairs (i, j), i != j, within each molecule; E = sum n_g (n_g - 1)."""

@@ -39,6 +39,8 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "model.lmax": (lambda v: 1 <= v <= 3, "1 (EQGAT-diff's Cartesian vectors), 2 or 3 (Gaunt irreps)"),
     "model.tensor_product": (lambda v: v in (None, "gaunt", "e3nn"), "null, gaunt or e3nn"),
     "model.extra_atom_features": (lambda v: v in (0, EXTRA_ATOM_FEATURE_DIM), f"0 or {EXTRA_ATOM_FEATURE_DIM}"),
+    "model.pocket_cutoff": (lambda v: v is None or (math.isfinite(v) and v > 0),
+                            "null (no pocket) or a distance > 0 in Angstrom"),
 }
 
 #: checks across keys: (dotted key reported, test of the whole config, what the value must be)

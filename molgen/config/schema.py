@@ -47,6 +47,7 @@ class ModelConfig:
     time_embedding_dim: int = 16
     cutoff: float | None = None
     use_cross_product: bool = False
+    pocket_cutoff: float | None = None  # pocket-conditioned: protein-ligand edges within this distance (A)
 
 
 @dataclass

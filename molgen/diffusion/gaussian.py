@@ -1,7 +1,9 @@
-"""Gaussian diffusion of coordinates in the zero centre-of-mass subspace.
+"""Gaussian diffusion of coordinates in the zero centre-of-mass subspace (or in a given frame).
 
 Data, noise and every sampled step are centred per molecule, so the process is
 translation invariant and, with an equivariant denoiser, rotation equivariant.
+With ``centered=False`` (pocket-conditioned models) the caller passes coordinates relative
+to a fixed origin (the pocket centre) and the noise is isotropic in all 3N dimensions.
 
 Forward:   x_t = sqrt(a_t) x_0 + sqrt(1 - a_t) eps                (a = alpha_bar)
 Posterior for any s < t (few-step jumps included), with a_ts = a_t / a_s:
@@ -37,17 +39,21 @@ class GaussianDiffusion:
         self.schedule = schedule
 
     def noise(self, x0: Tensor, k: Tensor, batch: Tensor, num_graphs: int,
-              generator: torch.Generator | None = None) -> Tensor:
-        """Sample x_t ~ q(x_t | x_0): x0 [N, 3], k [G] steps -> [N, 3] centred."""
-        x0 = remove_mean(x0, batch, num_graphs)
+              generator: torch.Generator | None = None, centered: bool = True) -> Tensor:
+        """Sample x_t ~ q(x_t | x_0): x0 [N, 3], k [G] steps -> [N, 3] (centred unless ``centered=False``)."""
+        if centered:
+            x0 = remove_mean(x0, batch, num_graphs)
         a = self.schedule.signal(k)[batch][:, None]  # [N, 1] float64
-        eps = centered_noise(x0, batch, num_graphs, generator)
+        eps = (centered_noise(x0, batch, num_graphs, generator) if centered
+               else torch.randn(x0.shape, dtype=x0.dtype, device=x0.device, generator=generator))
         return a.sqrt().to(x0.dtype) * x0 + (1.0 - a).sqrt().to(x0.dtype) * eps
 
     def prior(self, batch: Tensor, num_graphs: int, dtype: torch.dtype = torch.float32,
-              generator: torch.Generator | None = None) -> Tensor:
-        """Sample x_T ~ N(0, I) in the zero-mean subspace: [N, 3]."""
+              generator: torch.Generator | None = None, centered: bool = True) -> Tensor:
+        """Sample x_T ~ N(0, I) in the zero-mean subspace (or in all of R^3N): [N, 3]."""
         like = torch.empty(batch.shape[0], 3, dtype=dtype, device=batch.device)
+        if not centered:
+            return torch.randn(like.shape, dtype=dtype, device=batch.device, generator=generator)
         return centered_noise(like, batch, num_graphs, generator)
 
     def posterior(self, x_t: Tensor, x0_hat: Tensor, k_t: Tensor, k_s: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:

@@ -8,6 +8,11 @@
 Bonds are diffused on the upper triangle (pairs i < j of each molecule) and the
 noisy molecule lists every non-"none" pair once, so they are mirrored by
 construction. Shapes: N atoms, G graphs, P pairs i < j, E directed edges.
+
+Frames: a batch without pocket has its coordinates centred per molecule (zero centre-of-mass
+diffusion). A batch with ``pocket`` (pocket-conditioned generation) keeps the receptor's frame:
+coordinates are noised around each complex's pocket centre o, x_t = o + sqrt(a)(x_0 - o) +
+sqrt(1 - a) eps, so x_T ~ N(o, I) and the ligand's position in the pocket is learnt too.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from molgen.chem.molgraph import MolBatch
+from molgen.chem.pocket_batch import PocketBatch
 from molgen.chem.vocab import charge_to_index, index_to_charge
 from molgen.config.schema import DiffusionConfig
 from molgen.diffusion.categorical import CategoricalDiffusion, sample_classes
@@ -62,6 +68,13 @@ def pair_logits(edge_index: Tensor, bond_logits: Tensor, pairs: Tensor, num_atom
     if wanted.numel() and not bool((keys[order][pos] == wanted).all()):
         raise ValueError("model output edge_index does not contain every atom pair of the batch")
     return bond_logits[order[pos]]
+
+
+def pocket_origin(batch: MolBatch) -> Tensor | None:
+    """[N, 3] centre of each atom's pocket (the frame's origin), or None for a batch without pockets."""
+    if batch.pocket is None:
+        return None
+    return batch.pocket.centres().to(batch.pos.dtype)[batch.batch]
 
 
 def graph_mean(values: Tensor, graph: Tensor, num_graphs: int) -> Tensor:
@@ -116,7 +129,11 @@ class MolecularDiffusion:
         g, batch = clean.num_graphs, clean.batch
         pairs = upper_pairs(clean)
         k_atom, k_pair = k[batch], k[batch[pairs[0]]]
-        pos = self.coords.noise(clean.pos, k, batch, g, generator)
+        origin = pocket_origin(clean)
+        if origin is None:
+            pos = self.coords.noise(clean.pos, k, batch, g, generator)
+        else:
+            pos = origin + self.coords.noise(clean.pos - origin, k, batch, g, generator, centered=False)
         atom_types = self.atoms.noise(clean.atom_types, k_atom, generator)
         charges = index_to_charge(self.charges.noise(charge_to_index(clean.charges), k_atom, generator))
         bonds = self.bonds.noise(clean.edge_bond_types(pairs), k_pair, generator)
@@ -129,8 +146,9 @@ class MolecularDiffusion:
         g, batch = clean.num_graphs, clean.batch
         pairs = upper_pairs(clean)
         pair_graph = batch[pairs[0]]
-        target_pos = remove_mean(clean.pos, batch, g)
-        pred_pos = remove_mean(out.pos, batch, g)
+        centred = clean.pocket is None  # with a pocket, the receptor's frame is kept
+        target_pos = remove_mean(clean.pos, batch, g) if centred else clean.pos
+        pred_pos = remove_mean(out.pos, batch, g) if centred else out.pos
         terms = {
             "coords": graph_mean(((pred_pos - target_pos) ** 2).sum(-1), batch, g),
             "atom_types": graph_mean(F.cross_entropy(out.atom_logits, clean.atom_types, reduction="none"), batch, g),
@@ -158,8 +176,8 @@ class MolecularDiffusion:
 
     # ---------------------------------------------------------------- reverse process
     def prior(self, num_atoms: Tensor, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-              generator: torch.Generator | None = None) -> MolBatch:
-        """Sample x_T for molecules with num_atoms [G] atoms."""
+              generator: torch.Generator | None = None, pocket: PocketBatch | None = None) -> MolBatch:
+        """Sample x_T for molecules with num_atoms [G] atoms (in their pockets' frame if ``pocket``, G pockets)."""
         counts = num_atoms.to(torch.long).cpu()
         if bool((counts < 1).any()):
             raise ValueError(f"every molecule needs at least one atom, got counts {counts.tolist()}")
@@ -170,9 +188,12 @@ class MolecularDiffusion:
         empty = torch.zeros(0, dtype=torch.long, device=device)
         skeleton = MolBatch(pos=torch.zeros(n, 3, dtype=dtype, device=device), atom_types=empty, charges=empty,
                             bond_index=empty.reshape(2, 0), bond_types=empty, batch=batch, ptr=ptr.to(device),
-                            names=[f"sample_{i}" for i in range(g)], smiles=[None] * g, props=[{} for _ in range(g)])
+                            names=[f"sample_{i}" for i in range(g)], smiles=[None] * g, props=[{} for _ in range(g)],
+                            pocket=None if pocket is None else pocket.to(device))
         pairs = upper_pairs(skeleton)
-        pos = self.coords.prior(batch, g, dtype, generator)
+        origin = pocket_origin(skeleton)
+        pos = self.coords.prior(batch, g, dtype, generator, centered=origin is None)
+        pos = pos if origin is None else origin + pos
         extras = {name: self._from_class(name, cat.prior(n, device, generator)) for name, cat in self.extras.items()}
         return self._state(skeleton, pos, self.atoms.prior(n, device, generator),
                            index_to_charge(self.charges.prior(n, device, generator)), pairs,
@@ -185,8 +206,14 @@ class MolecularDiffusion:
         pairs = upper_pairs(state)
         ka_t, ka_s = k_t[batch], k_s[batch]
         kp_t, kp_s = k_t[batch[pairs[0]]], k_s[batch[pairs[0]]]
-        x0_pos = remove_mean(out.pos, batch, g)
-        mean, var = self.coords.posterior(remove_mean(state.pos, batch, g), x0_pos, k_t, k_s, batch)
+        origin = pocket_origin(state)
+        if origin is None:
+            x0_pos = remove_mean(out.pos, batch, g)
+            mean, var = self.coords.posterior(remove_mean(state.pos, batch, g), x0_pos, k_t, k_s, batch)
+        else:
+            x0_pos = out.pos
+            mean, var = self.coords.posterior(state.pos - origin, x0_pos - origin, k_t, k_s, batch)
+            mean = mean + origin
         logits_pairs = pair_logits(out.edge_index, out.bond_logits, pairs, state.pos.shape[0])
         charges_t = charge_to_index(state.charges)
         x0 = self._state(state, x0_pos, out.atom_logits.argmax(-1), index_to_charge(out.charge_logits.argmax(-1)),
@@ -211,7 +238,10 @@ class MolecularDiffusion:
         if coord_noise is None:
             coord_noise = torch.randn(post.coord_mean.shape, dtype=post.coord_mean.dtype,
                                       device=post.coord_mean.device, generator=generator)
-        pos = remove_mean(post.coord_mean + post.coord_var.sqrt() * remove_mean(coord_noise, batch, g), batch, g)
+        if state.pocket is None:
+            pos = remove_mean(post.coord_mean + post.coord_var.sqrt() * remove_mean(coord_noise, batch, g), batch, g)
+        else:
+            pos = post.coord_mean + post.coord_var.sqrt() * coord_noise
         extras = {name: self._from_class(name, sample_classes(p, generator)) for name, p in post.extra_probs.items()}
         return self._state(state, pos, sample_classes(post.atom_probs, generator),
                            index_to_charge(sample_classes(post.charge_probs, generator)), post.pairs,

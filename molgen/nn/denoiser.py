@@ -10,19 +10,21 @@ Shape symbols: N atoms, E directed edges (all ordered pairs within each molecule
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
+import torch
 from torch import Tensor, nn
 
 from molgen.chem.molgraph import MolBatch
 from molgen.chem.vocab import EXTRA_ATOM_FEATURE_DIM, EXTRA_ATOM_FEATURES, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES
 from molgen.config.schema import ModelConfig
 from molgen.nn.aggregate import GraphIndex
-from molgen.nn.embedding import InputEmbedding, atom_one_hots
+from molgen.nn.context import joint_graph
+from molgen.nn.embedding import InputEmbedding, PocketEmbedding, atom_one_hots
 from molgen.nn.eqgat import EQGATLayer
 from molgen.nn.equivariant import EquivariantLayout
-from molgen.nn.geometry import edge_geometry, reverse_edge_index
+from molgen.nn.geometry import EdgeGeometry, edge_geometry, polynomial_envelope, reverse_edge_index
 from molgen.nn.heads import DenoiserHeads
 from molgen.nn.norm import MoleculeLayerNorm
 from molgen.nn.scatter import segment_mean
@@ -60,6 +62,8 @@ class EQGATDenoiser(nn.Module):
         time_embedding_dim: 1 (t itself, as EQGAT-diff) or an even number of sin/cos features.
         cutoff: None = every pair interacts; else messages fade out smoothly at this distance (Angstrom).
         use_cross_product: add the antisymmetric l = 1 message v_i x v_j.
+        pocket_cutoff: None = unconditional; else the batch carries a pocket (fixed context, see
+            :mod:`molgen.nn.context`) and protein-ligand messages fade out at this distance (Angstrom).
     The output classes are the vocabulary's (:mod:`molgen.chem.vocab`).
     """
 
@@ -83,8 +87,13 @@ class EQGATDenoiser(nn.Module):
         self.vector_dim = vector_dim
         self.cutoff = cutoff
         self.sh_fn = None if self.layout.cartesian else partial(spherical_harmonics, lmax)
-        self.embed = InputEmbedding(num_atom_types + num_charges + extra_atom_features, NUM_BOND_TYPES,
-                                    scalar_dim, edge_dim, c.time_embedding_dim)
+        self.pocket_cutoff = c.pocket_cutoff
+        # pocket-ligand edges get one more edge class than the bond classes: "protein-ligand contact"
+        self.embed = InputEmbedding(num_atom_types + num_charges + extra_atom_features,
+                                    NUM_BOND_TYPES + int(c.pocket_cutoff is not None), scalar_dim, edge_dim,
+                                    c.time_embedding_dim)
+        self.pocket_embed = (None if c.pocket_cutoff is None
+                             else PocketEmbedding(num_atom_types, scalar_dim, c.time_embedding_dim))
         self.norms = nn.ModuleList([MoleculeLayerNorm(scalar_dim) for _ in range(num_layers)])
         self.layers = nn.ModuleList([
             EQGATLayer(self.layout, scalar_dim, vector_dim, edge_dim, has_v_in=i > 0,
@@ -96,27 +105,58 @@ class EQGATDenoiser(nn.Module):
         self.heads = DenoiserHeads(self.layout, scalar_dim, vector_dim, edge_dim, atom_out, NUM_BOND_TYPES)
 
     def forward(self, batch: MolBatch, t: Tensor) -> DenoiserOutput:
-        """Predict the clean molecule from the noisy ``batch`` at times ``t`` [G] in [0, 1]."""
+        """Predict the clean molecule from the noisy ``batch`` at times ``t`` [G] in [0, 1].
+
+        A pocket-conditioned model reads ``batch.pocket`` and predicts coordinates in the receptor's
+        frame; an unconditional one works on per-molecule centred coordinates.
+        """
         g = batch.num_graphs
         if t.shape != (g,):
             raise ValueError(f"t must have shape [G] = ({g},), got {tuple(t.shape)}")
+        if (batch.pocket is not None) != (self.pocket_embed is not None):
+            raise ValueError("a pocket-conditioned denoiser needs batch.pocket, an unconditional one takes none")
         n = batch.pos.shape[0]
-        pos = batch.pos - segment_mean(batch.pos, batch.batch, g)[batch.batch]  # [N, 3]
-        edge_index = batch.fully_connected_edges()  # [2, E]
-        reverse = reverse_edge_index(edge_index, n)  # [E]
+        t = t.to(batch.pos.dtype)
         atoms = atom_one_hots(batch, self.num_atom_types, self.num_charges, self.use_extra)
-        s, e = self.embed(atoms, batch.edge_bond_types(edge_index), t.to(pos.dtype), batch.batch,
-                          batch.batch[edge_index[0]])
-        v = pos.new_zeros(n, self.vector_dim, self.layout.dim)  # [N, C, D]
-        graph = GraphIndex.from_batch(batch.batch, batch.ptr)
+        if self.pocket_embed is None:
+            pos = batch.pos - segment_mean(batch.pos, batch.batch, g)[batch.batch]  # [N, 3]
+            edge_index = batch.fully_connected_edges()  # [2, E]
+            num_ligand_edges, graph, mobile, origin = edge_index.shape[1], GraphIndex.from_batch(
+                batch.batch, batch.ptr), None, None
+            s, e = self.embed(atoms, batch.edge_bond_types(edge_index), t, batch.batch, batch.batch[edge_index[0]])
+        else:
+            joint = joint_graph(batch, self.pocket_cutoff)
+            pos, edge_index, graph, mobile, origin = (joint.pos, joint.edge_index, joint.segments, joint.mobile,
+                                                      joint.origin)  # pos [N + M, 3], edge_index [2, E_L + E_X]
+            num_ligand_edges = joint.num_ligand_edges
+            ligand_edges = edge_index[:, :num_ligand_edges]
+            bonds = torch.cat([batch.edge_bond_types(ligand_edges),  # cross edges: the extra "contact" class
+                               edge_index.new_full((edge_index.shape[1] - num_ligand_edges,), NUM_BOND_TYPES)])
+            complex_of = torch.cat([batch.batch, batch.pocket.batch])  # [N + M]
+            s, e = self.embed(atoms, bonds, t, batch.batch, complex_of[edge_index[1]])
+            s = torch.cat([s, self.pocket_embed(batch.pocket, t)])  # [N + M, S]
+        v = pos.new_zeros(pos.shape[0], self.vector_dim, self.layout.dim)  # [N (+ M), C, D]
         for norm, layer in zip(self.norms, self.layers, strict=True):
-            geom = edge_geometry(pos, edge_index, self.cutoff, self.sh_fn)  # recomputed from updated pos
-            s, v = norm(s, v, batch.batch, g)
-            s, v, pos, e = layer(s, v, pos, e, edge_index, geom, graph)
-        coords, atom_out, bond_logits = self.heads(s, v, pos, e, edge_index, reverse, batch.batch, g)
+            geom = self._geometry(pos, edge_index, num_ligand_edges)  # recomputed from updated pos
+            s, v = norm(s, v, graph.batch, graph.num_graphs)
+            s, v, pos, e = layer(s, v, pos, e, edge_index, geom, graph, mobile)
+        ligand_edges = edge_index[:, :num_ligand_edges]
+        reverse = reverse_edge_index(ligand_edges, n)  # [E_L]
+        coords, atom_out, bond_logits = self.heads(s[:n], v[:n], pos[:n], e[:num_ligand_edges], ligand_edges,
+                                                   reverse, batch.batch, g, center=origin is None)
+        if origin is not None:
+            coords = coords + origin[batch.batch]  # back to the receptor's frame
         atom_logits, charge_logits, extra_logits = self._split_atom_outputs(atom_out)
         return DenoiserOutput(pos=coords, atom_logits=atom_logits, charge_logits=charge_logits,
-                              edge_index=edge_index, bond_logits=bond_logits, extra_logits=extra_logits)
+                              edge_index=ligand_edges, bond_logits=bond_logits, extra_logits=extra_logits)
+
+    def _geometry(self, pos: Tensor, edge_index: Tensor, num_ligand_edges: int) -> EdgeGeometry:
+        """Edge geometry; protein-ligand edges (after the first ``num_ligand_edges``) fade out at pocket_cutoff."""
+        geom = edge_geometry(pos, edge_index, self.cutoff, self.sh_fn)
+        if self.pocket_cutoff is None:
+            return geom
+        cross = polynomial_envelope(geom.dist[num_ligand_edges:], self.pocket_cutoff)
+        return replace(geom, envelope=torch.cat([geom.envelope[:num_ligand_edges], cross]))
 
     def _split_atom_outputs(self, atom_out: Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
         """[N, types + charges + extra] -> atom logits [N, types], charge logits [N, charges], extra heads."""

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from molgen.chem.molgraph import MolBatch
+from molgen.chem.pocket_batch import NUM_RESIDUE_TYPES, PocketBatch
 from molgen.chem.vocab import EXTRA_ATOM_FEATURES, charge_to_index
 
 
@@ -69,3 +70,22 @@ class InputEmbedding(nn.Module):
         bonds = F.one_hot(edge_bonds, self.num_bond_types).to(atoms.dtype)  # [E, num_bond_types]
         e = self.bond_out(self.bond_in(bonds) + self.bond_time(t_feat)[edge_graph])  # [E, F]
         return s, e
+
+
+class PocketEmbedding(nn.Module):
+    """Initial scalars [M, S] of pocket atoms: one-hots of element, residue type and backbone flag, plus time."""
+
+    def __init__(self, num_atom_types: int, scalar_dim: int, time_dim: int) -> None:
+        super().__init__()
+        self.num_atom_types = num_atom_types
+        self.time = TimeEmbedding(time_dim)
+        self.atom_in = nn.Linear(num_atom_types + NUM_RESIDUE_TYPES + 1, scalar_dim)
+        self.atom_time = nn.Linear(time_dim, scalar_dim)
+        self.atom_out = nn.Linear(scalar_dim, scalar_dim)
+
+    def forward(self, pocket: PocketBatch, t: Tensor) -> Tensor:
+        """pocket (M atoms), t [G] -> [M, S] in t's dtype."""
+        feats = torch.cat([F.one_hot(pocket.atom_types, self.num_atom_types),
+                           F.one_hot(pocket.residue_types, NUM_RESIDUE_TYPES),
+                           pocket.backbone.unsqueeze(-1).long()], dim=-1).to(t.dtype)  # [M, types + 21 + 1]
+        return self.atom_out(self.atom_in(feats) + self.atom_time(self.time(t))[pocket.batch])

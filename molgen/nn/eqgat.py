@@ -60,8 +60,11 @@ class EQGATLayer(nn.Module):
         self.self_interaction = None if layout.cartesian else SelfInteraction(layout, vector_dim, tensor_product)
 
     def forward(self, s: Tensor, v: Tensor, pos: Tensor, e: Tensor, edge_index: Tensor, geom: EdgeGeometry,
-                graph: GraphIndex) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Return updated (s [N, S], v [N, C, D], pos [N, 3], e [E, F])."""
+                graph: GraphIndex, mobile: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Return updated (s [N, S], v [N, C, D], pos [N, 3], e [E, F]).
+
+        ``mobile`` [N] (1 = moves, 0 = fixed context such as pocket atoms) masks the coordinate update.
+        """
         src, dst = edge_index
         n = s.shape[0]
         e = self.edge_pre(e)  # [E, F]
@@ -75,6 +78,8 @@ class EQGATLayer(nn.Module):
         ds = segment_sum(attention * self.scalar_value(s)[src], dst, n)  # [N, S]
         dv = self.messages(msg_w * env, v, geom, edge_index, graph)  # [N, C, D] mean over incoming edges
         dpos = segment_mean(gate * env * geom.rel, dst, n)  # [N, 3]
+        if mobile is not None:
+            dpos = dpos * mobile.unsqueeze(-1)
         s, v = s + ds, v + dv
         pos = pos + self.pos_norm(dpos, graph.batch, graph.num_graphs)
         e = self.edge_post(F.silu(de + e))

@@ -30,15 +30,17 @@ class DenoiserHeads(nn.Module):
         self.bond_out = nn.Linear(scalar_dim, num_bond_types)
 
     def forward(self, s: Tensor, v: Tensor, pos: Tensor, e: Tensor, edge_index: Tensor, reverse: Tensor,
-                batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor, Tensor]:
-        """Return (pos [N, 3] centred, atom-level logits [N, atom_out], bond logits [E, num_bond_types]).
+                batch: Tensor, num_graphs: int, center: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+        """Return (pos [N, 3], atom-level logits [N, atom_out], bond logits [E, num_bond_types]).
 
-        ``reverse`` [E] is the index of edge (j, i) for each edge (i, j).
+        ``reverse`` [E] is the index of edge (j, i) for each edge (i, j). ``center``: remove each
+        molecule's mean from the coordinates (off for pocket-conditioned models, whose frame is the pocket's).
         """
         s = self.shared(s)
         l1 = self.layout.cartesian_l1(v)  # [N, C, 3]
         coords = pos + self.coords(l1.transpose(1, 2)).squeeze(-1)  # [N, 3]
-        coords = coords - segment_mean(coords, batch, num_graphs)[batch]
+        if center:
+            coords = coords - segment_mean(coords, batch, num_graphs)[batch]
         src, dst = edge_index
         sq_dist = (coords[dst] - coords[src]).pow(2).sum(dim=-1, keepdim=True)  # [E, 1]
         e_sym = 0.5 * (e + e[reverse])  # [E, F]
