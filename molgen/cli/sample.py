@@ -1,4 +1,8 @@
-"""``molgen sample --ckpt CKPT --num 1000 --out samples.sdf ...``: wraps :mod:`molgen.generate`."""
+"""``molgen sample --ckpt CKPT --num 1000 --out samples.sdf ...``: wraps :mod:`molgen.generate`.
+
+Pocket-conditioned checkpoints: ``--pocket PROTEIN.pdb (--ref-ligand LIG.sdf | --center X Y Z)``
+writes ligands in the receptor's frame, ready for ``molgen dock --mode score``.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=64, help="molecules sampled together")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    pocket = p.add_argument_group("pocket-conditioned models")
+    pocket.add_argument("--pocket", metavar="PROTEIN.pdb", help="receptor PDB to generate ligands into")
+    pocket.add_argument("--ref-ligand", metavar="LIG.sdf", help="pocket = residues within 7 A of this ligand")
+    pocket.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"),
+                        help="pocket = residues within --radius of this point (A, receptor frame)")
+    pocket.add_argument("--radius", type=float, default=10.0, help="pocket radius around --center (default 10 A)")
     return p
 
 
@@ -28,9 +38,17 @@ def main(argv: list[str]) -> int:
     check_positive("--batch-size", args.batch_size)
     check_positive("--atoms", args.atoms, MAX_ATOMS)
     check_positive("--steps", args.steps)
+    pocket = None
+    if args.pocket is not None or args.ref_ligand is not None or args.center is not None:
+        from molgen.errors import MolgenInputError
+        from molgen.generate.pocket import pocket_from_pdb
+
+        if args.pocket is None:
+            raise MolgenInputError("--ref-ligand and --center place a pocket: give the receptor with --pocket")
+        pocket = pocket_from_pdb(args.pocket, args.ref_ligand, args.center, radius=args.radius)
     model = load(args.ckpt, args.device)
     molecules = model.sample(args.num, steps=args.steps, atoms=args.atoms, seed=args.seed,
-                             batch_size=args.batch_size, progress=not args.no_progress)
+                             batch_size=args.batch_size, progress=not args.no_progress, pocket=pocket)
     counts = write_samples(molecules, args.out)
     print(f"wrote {counts['written']} molecules to {args.out} ({counts['sanitized']} sanitise in RDKit)")
     return 0

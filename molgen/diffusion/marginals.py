@@ -17,6 +17,8 @@ from molgen.chem.vocab import EXTRA_ATOM_FEATURES, NUM_ATOM_TYPES, NUM_BOND_TYPE
 #: Optional atom-level categorical features and their number of classes (the vocabulary's table).
 EXTRA_FEATURES: dict[str, int] = EXTRA_ATOM_FEATURES
 HYDROGEN = element_index("H")
+#: Width (pocket atoms) of the pocket-size bins that condition the ligand size of pocket models.
+POCKET_BIN = 25
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Marginals:
         bonds: [NUM_BOND_TYPES] frequencies over atom pairs i < j, index 0 = no bond.
         num_atoms: [max_atoms + 1] histogram of atoms per molecule.
         extras: name -> [K] frequencies of enabled optional features (see :data:`EXTRA_FEATURES`).
+        num_atoms_by_pocket: pocket-conditioned training only: [B, max_atoms + 1] histograms of ligand
+            atoms for pockets of ``POCKET_BIN`` * b .. POCKET_BIN * (b + 1) - 1 atoms (row b).
     """
 
     atom_types: Tensor
@@ -36,6 +40,7 @@ class Marginals:
     bonds: Tensor
     num_atoms: Tensor
     extras: dict[str, Tensor] = field(default_factory=dict)
+    num_atoms_by_pocket: Tensor | None = None
 
     def __post_init__(self) -> None:
         expected = {"atom_types": NUM_ATOM_TYPES, "charges": NUM_CHARGES, "bonds": NUM_BOND_TYPES}
@@ -55,6 +60,11 @@ class Marginals:
             if value.numel() != size:
                 raise ValueError(f"marginals.extras.{name} has {value.numel()} entries, expected {size}")
             self.extras[name] = value
+        if self.num_atoms_by_pocket is not None:
+            table = torch.as_tensor(self.num_atoms_by_pocket, dtype=torch.float64)
+            if table.dim() != 2 or float(table.sum()) <= 0:
+                raise ValueError("marginals.num_atoms_by_pocket must be a non-empty [bins, max_atoms + 1] table")
+            self.num_atoms_by_pocket = table
 
     @property
     def has_hydrogens(self) -> bool:
@@ -66,10 +76,23 @@ class Marginals:
         probs = self.num_atoms / self.num_atoms.sum()
         return torch.multinomial(probs.float(), num, replacement=True, generator=generator)
 
+    def sample_num_atoms_for_pocket(self, pocket_atoms: int, num: int,
+                                    generator: torch.Generator | None = None) -> Tensor:
+        """[num] ligand sizes drawn from the training pairs whose pockets are about as large (the nearest
+        non-empty size bin); the plain histogram when the model was not trained on pockets."""
+        if self.num_atoms_by_pocket is None:
+            return self.sample_num_atoms(num, generator)
+        filled = torch.nonzero(self.num_atoms_by_pocket.sum(1) > 0).flatten()  # [B'] bins with pairs
+        row = filled[torch.argmin((filled - pocket_atoms // POCKET_BIN).abs())]
+        probs = self.num_atoms_by_pocket[row] / self.num_atoms_by_pocket[row].sum()
+        return torch.multinomial(probs.float(), num, replacement=True, generator=generator)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain lists (for checkpoints and JSON)."""
         out: dict[str, Any] = {k: getattr(self, k).tolist() for k in ("atom_types", "charges", "bonds", "num_atoms")}
         out["extras"] = {k: v.tolist() for k, v in self.extras.items()}
+        if self.num_atoms_by_pocket is not None:
+            out["num_atoms_by_pocket"] = self.num_atoms_by_pocket.tolist()
         return out
 
     @classmethod
@@ -77,4 +100,15 @@ class Marginals:
         missing = [k for k in ("atom_types", "charges", "bonds", "num_atoms") if k not in d]
         if missing:
             raise ValueError(f"marginals are missing {', '.join(missing)}")
-        return cls(d["atom_types"], d["charges"], d["bonds"], d["num_atoms"], dict(d.get("extras", {})))
+        return cls(d["atom_types"], d["charges"], d["bonds"], d["num_atoms"], dict(d.get("extras", {})),
+                   d.get("num_atoms_by_pocket"))
+
+
+def pocket_size_table(pocket_atoms: Tensor, ligand_atoms: Tensor) -> Tensor:
+    """[B, max_ligand + 1] counts of ligand sizes per pocket-size bin (:data:`POCKET_BIN` atoms wide)
+    from the training pairs' sizes (pocket_atoms, ligand_atoms: [P] each)."""
+    bins = torch.as_tensor(pocket_atoms, dtype=torch.long) // POCKET_BIN
+    ligand = torch.as_tensor(ligand_atoms, dtype=torch.long)
+    table = torch.zeros(int(bins.max()) + 1, int(ligand.max()) + 1, dtype=torch.float64)
+    table.index_put_((bins, ligand), torch.ones_like(ligand, dtype=torch.float64), accumulate=True)
+    return table

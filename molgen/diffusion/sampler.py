@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from molgen.chem.molgraph import MolBatch
+from molgen.chem.pocket_batch import PocketBatch
 from molgen.diffusion.process import Denoiser, MolecularDiffusion
 
 
@@ -44,15 +45,17 @@ def step_schedule(num_steps: int, steps: int | None = None) -> list[int]:
 def sample_batch(model: Denoiser, diffusion: MolecularDiffusion, num_atoms: Tensor, grid: list[int] | None = None,
                  generator: torch.Generator | None = None, device: torch.device | str = "cpu",
                  dtype: torch.dtype = torch.float32, on_step: Callable[[int], None] | None = None,
-                 hooks: Sequence[StepHook] = (), initial: Callable[[MolBatch], MolBatch] | None = None) -> MolBatch:
+                 hooks: Sequence[StepHook] = (), initial: Callable[[MolBatch], MolBatch] | None = None,
+                 pocket: PocketBatch | None = None) -> MolBatch:
     """Generate molecules with num_atoms [G] atoms; returns the final clean :class:`MolBatch`.
 
     ``grid``: the jumps, from :func:`step_schedule` (default: all T steps). ``generator`` (a CPU
     or device generator) makes the result reproducible; ``on_step(i)`` is called after every jump.
     ``initial`` may edit the prior sample x_T (e.g. place fixed atoms); ``hooks`` run in order
-    after every jump (:class:`StepHook`).
+    after every jump (:class:`StepHook`). ``pocket`` (G pockets) conditions a pocket model; the
+    molecules are then generated in the pockets' frame.
     """
-    state = diffusion.prior(num_atoms, device=device, dtype=dtype, generator=generator)
+    state = diffusion.prior(num_atoms, device=device, dtype=dtype, generator=generator, pocket=pocket)
     if initial is not None:
         state = initial(state)
     grid = step_schedule(diffusion.num_steps) if grid is None else grid

@@ -6,12 +6,15 @@ equivariant about that centre). Edges, directed (src, dst):
 
 * ligand -> ligand: every ordered pair within a molecule (E_L edges, listed first, exactly
   ``MolBatch.fully_connected_edges``), as in the unconditional model;
-* pocket -> ligand and ligand -> pocket: pairs of the same complex closer than
-  ``cutoff + margin`` at the input positions (E_X edges); messages along them fade out smoothly
-  at ``cutoff`` (:func:`molgen.nn.geometry.polynomial_envelope`), so atoms that move inside the
-  margin during the layers' coordinate updates enter and leave continuously.
+* pocket -> ligand: pairs of the same complex closer than ``cutoff + margin`` at the input
+  positions (E_X edges); messages along them fade out smoothly at ``cutoff``
+  (:func:`molgen.nn.geometry.polynomial_envelope`), so atoms that move inside the margin during
+  the layers' coordinate updates enter and leave continuously.
 
-Pocket atoms never move (``mobile`` is False for them) and pocket-pocket pairs carry no message.
+Pocket atoms never move (``mobile`` is 0 for them) and receive no message: their features are
+their embedding (element, residue, backbone, time) refined by the node updates only. This keeps
+the cost at about that of the ligand alone plus one message per nearby pocket atom; on CPU,
+messages into the pocket (ligand -> pocket, pocket -> pocket) tripled the cost of a step.
 Normalisation statistics are pooled per *segment*: segment g is ligand g, segment G + g is pocket g.
 Shapes: N ligand atoms, M pocket atoms, G complexes.
 """
@@ -50,7 +53,7 @@ def cross_edges(lig_pos: Tensor, lig_graph: Tensor, pocket_pos: Tensor, pocket_g
     return torch.nonzero(same & close).T
 
 
-def joint_graph(batch: MolBatch, cutoff: float, margin: float = 2.0) -> JointGraph:
+def joint_graph(batch: MolBatch, cutoff: float, margin: float = 1.0) -> JointGraph:
     """Build the joint graph of ``batch`` (which must carry ``batch.pocket``)."""
     pocket = batch.pocket
     if pocket is None:
@@ -64,7 +67,7 @@ def joint_graph(batch: MolBatch, cutoff: float, margin: float = 2.0) -> JointGra
     ligand_edges = batch.fully_connected_edges()  # [2, E_L]
     lp = cross_edges(lig, batch.batch, poc, pocket.batch, cutoff + margin)  # [2, K]
     lig_idx, poc_idx = lp[0], lp[1] + n
-    edge_index = torch.cat([ligand_edges, torch.stack([poc_idx, lig_idx]), torch.stack([lig_idx, poc_idx])], dim=1)
+    edge_index = torch.cat([ligand_edges, torch.stack([poc_idx, lig_idx])], dim=1)  # [2, E_L + E_X]
     segment = torch.cat([batch.batch, pocket.batch + g])  # [N + M], sorted
     ptr = torch.cat([batch.ptr, pocket.ptr[1:] + n])  # [2G + 1]
     mobile = torch.cat([lig.new_ones(n), lig.new_zeros(poc.shape[0])])

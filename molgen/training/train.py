@@ -48,7 +48,7 @@ def train(config: ExperimentConfig, resume: bool = False, init_from: str | os.Pa
     if not resume and rank_zero_only.rank == 0:  # DDP children start after rank 0 wrote config.yaml
         check_new_run(out, force)
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)
-    train_set, marginals = open_train_split(config.dataset)
+    train_set, marginals = open_train_split(config.dataset, pockets=config.model.pocket_cutoff is not None)
     module = DiffusionModule(config_to_dict(config), marginals.to_dict())
     if init_from is not None:
         _load_weights(module, Path(init_from))
