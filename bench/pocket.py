@@ -31,6 +31,7 @@ from molgen.eval import evaluate_molecules
 from molgen.eval.group import EvalOptions
 from molgen.generate import load
 from molgen.generate.pocket import pocket_from_pdb
+from molgen.generate.steering import Steering
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -66,7 +67,7 @@ def run_pocket(model, name: str, args: argparse.Namespace, guide: str | None = N
     pdb, ref = (SHARED / p for p in POCKETS[name])
     pocket = pocket_from_pdb(pdb, ref_ligand=ref)
     start = time.perf_counter()
-    kwargs = {} if guide is None else {"guide": guide, "receptor": pdb}
+    kwargs = {"receptor": pdb, "steering": Steering(guide=guide, every=args.guide_every)}
     graphs = model.sample(args.num, steps=args.steps, seed=args.seed, batch_size=args.batch_size, pocket=pocket,
                           **kwargs)
     seconds = time.perf_counter() - start
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--pockets", default=",".join(POCKETS))
+    parser.add_argument("--guide-every", type=int, default=10, help="guide every k-th jump (guide command)")
     args = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"the shared samples are needed: {SHARED} not found")

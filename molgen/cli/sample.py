@@ -26,6 +26,15 @@ def parser() -> argparse.ArgumentParser:
     pocket.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"),
                         help="pocket = residues within --radius of this point (A, receptor frame)")
     pocket.add_argument("--radius", type=float, default=10.0, help="pocket radius around --center (default 10 A)")
+    steer = p.add_argument_group("guidance, scores and filtering")
+    steer.add_argument("--guide", metavar="qed|sa|vina", help="importance-sampling guidance by this score "
+                       "(vina: Vina score-only in the --pocket receptor)")
+    steer.add_argument("--guide-temperature", type=float, default=None,
+                       help="guidance temperature in score units (default: qed/sa 0.05, vina 1 kcal/mol)")
+    steer.add_argument("--guide-every", type=int, default=10, help="guide every k-th reverse jump (default 10)")
+    steer.add_argument("--score", metavar="qed|sa|vina", help="write this score as SD property score_<name> "
+                       "(default: the --guide score)")
+    steer.add_argument("--keep-top", type=float, metavar="F", help="write only the best fraction F by the score")
     return p
 
 
@@ -46,9 +55,14 @@ def main(argv: list[str]) -> int:
         if args.pocket is None:
             raise MolgenInputError("--ref-ligand and --center place a pocket: give the receptor with --pocket")
         pocket = pocket_from_pdb(args.pocket, args.ref_ligand, args.center, radius=args.radius)
+    from molgen.generate.steering import Steering
+
+    steering = Steering(guide=args.guide, temperature=args.guide_temperature, every=args.guide_every,
+                        score=args.score, keep_top=args.keep_top)
     model = load(args.ckpt, args.device)
     molecules = model.sample(args.num, steps=args.steps, atoms=args.atoms, seed=args.seed,
-                             batch_size=args.batch_size, progress=not args.no_progress, pocket=pocket)
+                             batch_size=args.batch_size, progress=not args.no_progress, pocket=pocket,
+                             receptor=args.pocket, steering=steering)
     counts = write_samples(molecules, args.out)
     print(f"wrote {counts['written']} molecules to {args.out} ({counts['sanitized']} sanitise in RDKit)")
     return 0

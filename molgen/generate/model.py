@@ -49,14 +49,16 @@ class MoleculeGenerator:
     device: torch.device
 
     def sample(self, num: int, steps: int | None = None, atoms: int | None = None, seed: int = 0,
-               batch_size: int = 64, progress: bool = False, pocket: MolGraph | None = None) -> list[MolGraph]:
+               batch_size: int = 64, progress: bool = False, pocket: MolGraph | None = None,
+               **options) -> list[MolGraph]:
         """``num`` molecules (with ``steps`` reverse jumps, default the trained T; ``atoms`` each, default
         drawn from the training histogram; inside ``pocket`` for a pocket-conditioned model, see
-        :func:`molgen.generate.pocket.pocket_from_pdb`). Same seed and batch size, same molecules."""
+        :func:`molgen.generate.pocket.pocket_from_pdb`). Same seed and batch size, same molecules.
+        ``options``: the other arguments of :func:`molgen.generate.sampling.generate` (receptor, steering)."""
         from molgen.generate.sampling import generate
 
         return generate(self, num, steps=steps, atoms=atoms, seed=seed, batch_size=batch_size, progress=progress,
-                        pocket=pocket)
+                        pocket=pocket, **options)
 
     @property
     def pocket_conditioned(self) -> bool:

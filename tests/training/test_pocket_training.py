@@ -123,3 +123,14 @@ def test_cli_trains_and_samples_ligands_into_a_receptor(tiny_pocket_ckpt, shared
     assert cli(["sample", "--ckpt", str(tiny_pocket_ckpt), "--ref-ligand", str(dock / "1iep_ligand.sdf"),
                 "--num", "1", "--out", str(tmp_path / "x.sdf")]) == 2
     assert not (tmp_path / "x.sdf").exists()
+
+
+def test_vina_guidance_in_a_pocket_runs_and_scores_what_it_writes(tiny_pocket_ckpt, shared_data, tmp_path) -> None:
+    example = shared_data / "crossdocked" / "targetdiff_examples"
+    pdb, ligand = (example / f"1h36_A_rec_1h36_r88_lig_tt_docked_0{suffix}" for suffix in ("_pocket10.pdb", ".sdf"))
+    out = tmp_path / "guided.sdf"
+    assert cli(["sample", "--ckpt", str(tiny_pocket_ckpt), "--pocket", str(pdb), "--ref-ligand", str(ligand),
+                "--num", "3", "--steps", "4", "--guide", "vina", "--guide-every", "2", "--out", str(out),
+                "--no-progress"]) == 0
+    mols = [m for m in Chem.SDMolSupplier(str(out), sanitize=False, removeHs=False)]
+    assert len(mols) == 3 and all(m.HasProp("score_vina") for m in mols)  # empty where Vina could not score
