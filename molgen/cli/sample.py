@@ -26,6 +26,11 @@ def parser() -> argparse.ArgumentParser:
     pocket.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"),
                         help="pocket = residues within --radius of this point (A, receptor frame)")
     pocket.add_argument("--radius", type=float, default=10.0, help="pocket radius around --center (default 10 A)")
+    fix = p.add_argument_group("fragment inpainting")
+    fix.add_argument("--fix", metavar="FRAGMENT.sdf", help="keep this fragment's atoms and bonds (first record, "
+                     "in the output frame) and generate the rest around it")
+    fix.add_argument("--resamplings", type=int, default=10, help="RePaint passes per reverse jump with --fix "
+                     "(default 10; cost grows with it, quality too)")
     steer = p.add_argument_group("guidance, scores and filtering")
     steer.add_argument("--guide", metavar="qed|sa|vina", help="importance-sampling guidance by this score "
                        "(vina: Vina score-only in the --pocket receptor)")
@@ -47,6 +52,7 @@ def main(argv: list[str]) -> int:
     check_positive("--batch-size", args.batch_size)
     check_positive("--atoms", args.atoms, MAX_ATOMS)
     check_positive("--steps", args.steps)
+    check_positive("--resamplings", args.resamplings)
     pocket = None
     if args.pocket is not None or args.ref_ligand is not None or args.center is not None:
         from molgen.errors import MolgenInputError
@@ -62,7 +68,7 @@ def main(argv: list[str]) -> int:
     model = load(args.ckpt, args.device)
     molecules = model.sample(args.num, steps=args.steps, atoms=args.atoms, seed=args.seed,
                              batch_size=args.batch_size, progress=not args.no_progress, pocket=pocket,
-                             receptor=args.pocket, steering=steering)
+                             receptor=args.pocket, steering=steering, fix=args.fix, resamplings=args.resamplings)
     counts = write_samples(molecules, args.out)
     print(f"wrote {counts['written']} molecules to {args.out} ({counts['sanitized']} sanitise in RDKit)")
     return 0

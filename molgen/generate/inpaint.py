@@ -257,9 +257,8 @@ class FixedFragmentInpainter:
 
 
 def pocket_centres(state: MolBatch) -> Tensor:
-    """[G, 3] centre o of each molecule's pocket (mean of its atom positions), around which x_t is noised."""
-    pocket = state.pocket
-    return _centres(pocket.pos.to(state.pos), pocket.batch, state.num_graphs)
+    """[G, 3] centre o of each molecule's pocket, around which x_t is noised (the diffusion's frame origin)."""
+    return state.pocket.centres().to(state.pos)
 
 
 def _centres(values: Tensor, graph: Tensor, num_graphs: int) -> Tensor:

@@ -4,9 +4,8 @@ generated around it; bad fragments are one-line errors naming the file."""
 from __future__ import annotations
 
 import math
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,6 +14,7 @@ from rdkit.Chem import AllChem
 
 from molgen.chem.featurize import reconstruct_mol
 from molgen.chem.molgraph import MolBatch, MolGraph
+from molgen.chem.pocket_batch import PocketBatch
 from molgen.chem.sdf import read_sdf
 from molgen.diffusion.sampler import step_schedule
 from molgen.errors import MolgenInputError
@@ -172,12 +172,13 @@ def test_final_step_translates_the_molecule_onto_the_fragment(heavy, benzene_sdf
 
 
 def test_pocket_frame_is_absolute(heavy, benzene_sdf):
-    if "pocket" not in {f.name for f in fields(MolBatch)}:
-        pytest.skip("MolBatch has no pocket field in this tree (pocket-conditioned sampling not merged)")
     d, g, k = heavy.diffusion, 256, 250
     fragment = Fragment.from_sdf(benzene_sdf, d)
     o = torch.tensor([10.0, -3.0, 4.0])
-    pocket = SimpleNamespace(pos=o + torch.randn(5 * g, 3) * 0.1, batch=torch.arange(g).repeat_interleave(5))
+    m = 5 * g
+    pocket = PocketBatch(pos=o + torch.randn(m, 3) * 0.1, atom_types=torch.zeros(m, dtype=torch.long),
+                         residue_types=torch.zeros(m, dtype=torch.long), backbone=torch.zeros(m, dtype=torch.bool),
+                         batch=torch.arange(g).repeat_interleave(5), ptr=torch.arange(0, m + 1, 5))
     o_g = torch.stack([pocket.pos[pocket.batch == i].mean(0) for i in range(g)])  # [G, 3]
     state = replace(prior(d, g, 9), pocket=pocket)
     state = replace(state, pos=state.pos + o)
@@ -241,3 +242,24 @@ def test_graph_without_heavy_atoms(heavy):
     with pytest.raises(MolgenInputError) as excinfo:
         Fragment.from_graph(hydrogen, heavy.diffusion, source="h.sdf")
     assert_one_line(excinfo, "h.sdf")
+
+
+def test_cli_fix_writes_molecules_holding_the_fragment_in_place(benzene_sdf, tmp_path, capsys):
+    """`molgen sample --fix`: what the user opens has the fragment's atoms first, at their input coordinates."""
+    from molgen.cli import main as cli
+
+    out = tmp_path / "fixed.sdf"
+    ckpt = str(Path(__file__).resolve().parents[2] / "checkpoints" / "qm9_noh_gaunt_cpu.ckpt")
+    assert cli(["sample", "--ckpt", ckpt, "--fix", str(benzene_sdf), "--num", "6", "--steps", "30",
+                "--resamplings", "3", "--out", str(out), "--no-progress"]) == 0
+    ref = Chem.MolFromMolFile(str(benzene_sdf)).GetConformer().GetPositions()
+    mols = list(Chem.SDMolSupplier(str(out), sanitize=False, removeHs=False))
+    assert len(mols) == 6
+    for mol in mols:
+        assert mol.GetIntProp("fixed_atoms") == 6 and mol.GetNumAtoms() > 6
+        xyz = mol.GetConformer().GetPositions()
+        assert abs(xyz[:6] - ref).max() < 1e-3  # the SDF keeps 4 decimals
+        assert [a.GetSymbol() for a in mol.GetAtoms()][:6] == ["C"] * 6
+    assert cli(["sample", "--ckpt", ckpt, "--fix", str(tmp_path / "none.sdf"), "--num", "2",
+                "--out", str(tmp_path / "x.sdf")]) == 2
+    assert "none.sdf" in capsys.readouterr().err and not (tmp_path / "x.sdf").exists()
