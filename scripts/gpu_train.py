@@ -1,0 +1,636 @@
+"""One GPU session (issue 9 item 5): step timings, a larger Gaunt L = 2 trained with bf16 and big batches, samples.
+
+``run`` (what ``scripts/gpu_train.sh`` starts on the device; any device: CUDA when present, else CPU):
+
+1. times one training step (noising + forward + EQGAT-diff loss + backward + gradient clipping + AdamW; the
+   loss of :meth:`MolecularDiffusion.training_loss`, as in training) of L = 1 (EQGAT-diff's vectors), Gaunt
+   L = 2 and e3nn L = 2 models of the training model's sizes on one batch of real training molecules, in
+   fp32 and under bf16 autocast: median of ``--timing-steps`` after ``--warmup`` steps, peak memory on CUDA;
+2. trains configs/demo.yaml's model (Gaunt L = 2, the winner of bench/RESULTS.md's equal-wall-clock study) at
+   a larger size (``--layers/--scalar-dim/--vector-dim/--edge-dim``) with ``--batch-size`` molecules per
+   step and ``--precision`` (default ``bf16-mixed``) through :func:`molgen.training.train.train`, for the
+   wall-clock budget that is left (``--budget-minutes`` counts from the start of this script, minus
+   ``--reserve-minutes`` for what follows), keeping wall-clock snapshots; if the Gaunt step failed under
+   bf16 in 1., it trains in ``32-true`` instead and says why (``precision_fallback``);
+3. samples ``--num-samples`` molecules with ``--sample-steps`` reverse jumps from the final checkpoint (EMA
+   weights; the same sizes and seeds as ``molgen sample``) and keeps the heavy-atom graphs.
+
+Everything goes to ``--out`` (``$OUT``; at most 8 files, as the device returns them): ``gpu_train.json``
+(written after every stage: device, versions, parameter counts, step timings, training steps/s and
+molecules/s, sampling molecules/s), ``last.ckpt`` and ``minutes-<m>.ckpt`` (config, marginals and weights,
+no optimizer state: for ``molgen sample``/``molgen.load``, not ``--resume``), ``metrics.csv`` (the training
+log) and ``samples.npz`` (the sampled heavy-atom graphs: ``pos``, ``atom_types``, ``charges``, ``atom_ptr``,
+``bond_index`` (local, i < j), ``bond_types``, ``bond_ptr``; read with ``numpy.load(allow_pickle=False)``).
+
+The device image has no RDKit, and molgen's training and sampling modules import it at module level (for
+functions this run never calls: SDF writing, hydrogens, evaluation). When ``import rdkit`` fails, ``run``
+installs an import-only stand-in: imports succeed, and once molgen is imported every call into RDKit
+raises ``RuntimeError``, so nothing is silently computed without it. Hence samples are kept as graphs, and
+their hydrogens, SDF and quality are made here, on CPU, with RDKit (``finish``)::
+
+    python scripts/gpu_train.py finish /work/.device/.../files --out runs/gpu_finish     # samples.sdf
+    molgen evaluate runs/gpu_finish/samples.sdf --reference qm9_noh --metrics standard --out runs/gpu_finish/eval
+
+``finish --evaluate`` also scores them (``basic`` metrics) into ``runs/gpu_finish/gpu_train.json``.
+
+    python scripts/gpu_train.py run --out runs/gpu_out --dataset qm9_noh_gpu --budget-minutes 8 [key=value ...]
+
+Trailing ``key=value`` items are dotted config overrides (``molgen.config``), applied last. The data set is
+a processed dataset; ``scripts/export_train_subset.py`` makes a copy small enough to carry to the device.
+The last line printed is the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import importlib.abc
+import importlib.machinery
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import sys
+import time
+import types
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+START = time.perf_counter()  # the wall-clock budget counts from here, imports included
+ROOT = Path(__file__).resolve().parents[1]
+ARMS: dict[str, dict[str, Any]] = {  # the timed models: the training model's sizes with these settings
+    "L1": {"lmax": 1, "tensor_product": None},
+    "L2_gaunt": {"lmax": 2, "tensor_product": "gaunt"},
+    "L2_e3nn": {"lmax": 2, "tensor_product": "e3nn"},
+}
+TRAINED_ARM = "L2_gaunt"
+PRECISIONS = {"fp32": False, "bf16": True}  # timing name -> bf16 autocast
+SAMPLE_KEYS = ("pos", "atom_types", "charges", "atom_ptr", "bond_index", "bond_types", "bond_ptr")
+QUALITY_KEYS = ("validity/valid", "validity/valid_and_connected", "stability/mol_stable_corrected",
+                "stability/atom_stable_corrected", "validity/uniqueness")
+OUT_FILE_LIMIT = 16 << 20  # bytes per file the device returns
+
+
+# ------------------------------------------------------------------------------------------ RDKit stand-in
+class _Absent:
+    """Whatever is looked up in a stand-in RDKit module. Calling it returns another stand-in while molgen's
+    modules are imported (their module-level set-up, e.g. ``Chem.RemoveHsParameters()``), and raises
+    ``RuntimeError`` once :func:`forbid_rdkit_calls` has run."""
+
+    strict = False
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str) -> _Absent:
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        return _Absent(f"{self._name}.{attr}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Absent:
+        if _Absent.strict:
+            raise RuntimeError(f"RDKit is not installed on this machine: {self._name}() cannot run here "
+                               "(scripts/gpu_train.py keeps such work for `finish`, on a machine with RDKit)")
+        return _Absent(f"{self._name}()")
+
+    def __repr__(self) -> str:
+        return f"<RDKit stand-in {self._name}>"
+
+
+class _AbsentModule(types.ModuleType):
+    def __getattr__(self, attr: str) -> _Absent:
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        return _Absent(f"{self.__name__}.{attr}")
+
+
+class _RDKitStandIn(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports ``rdkit`` and ``rdkit.*`` as :class:`_AbsentModule` packages."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if name == "rdkit" or name.startswith("rdkit."):
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return _AbsentModule(spec.name)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__path__ = []
+
+
+def rdkit_stand_in_if_missing() -> bool:
+    """Install the import-only RDKit stand-in when ``import rdkit`` fails; return whether it was installed."""
+    try:
+        import rdkit  # noqa: F401
+        return False
+    except ImportError:
+        pass
+    for name in [n for n, m in sys.modules.items() if (n == "rdkit" or n.startswith("rdkit.")) and m is None]:
+        del sys.modules[name]  # an import blocked by a None entry (how the tests hide RDKit)
+    sys.meta_path.insert(0, _RDKitStandIn())
+    print("gpu_train: RDKit is not installed: molgen's modules are imported with an import-only stand-in; "
+          "any call into RDKit raises", file=sys.stderr)
+    return True
+
+
+def forbid_rdkit_calls() -> None:
+    _Absent.strict = True
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def now_utc() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def elapsed_s() -> float:
+    return time.perf_counter() - START
+
+
+def write_json(path: Path, data: dict) -> None:
+    from molgen.atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=1, default=str) + "\n")
+
+
+def synchronize(device: Any) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def describe_device(device: Any) -> dict:
+    import torch
+
+    info: dict[str, Any] = {"type": device.type, "cpu": platform.processor() or platform.machine(),
+                            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        info.update(name=props.name, capability=f"{props.major}.{props.minor}",
+                    memory_gib=round(props.total_memory / 2**30, 1), multiprocessors=props.multi_processor_count,
+                    cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
+                    bf16_supported=torch.cuda.is_bf16_supported(),
+                    float32_matmul_precision=torch.get_float32_matmul_precision())
+    return info
+
+
+def versions(stand_in: bool) -> dict:
+    import e3nn
+    import lightning
+    import numpy
+    import torch
+
+    rdkit = "absent (import-only stand-in)"
+    if not stand_in:
+        import rdkit as rdkit_module
+
+        rdkit = rdkit_module.__version__
+    return {"python": platform.python_version(), "torch": torch.__version__, "lightning": lightning.__version__,
+            "e3nn": e3nn.__version__, "numpy": numpy.__version__, "rdkit": rdkit}
+
+
+def dataloader_workers(requested: int | None, device: Any) -> int:
+    if requested is not None:
+        return requested
+    return 0 if device.type != "cuda" else max(0, min(8, (os.cpu_count() or 2) - 2))
+
+
+def build_config(args: argparse.Namespace, device: Any, run_dir: Path, *, precision: str,
+                 max_minutes: float | None, snapshots: list[float]) -> Any:
+    """configs/demo.yaml (or ``--config``) at the run's sizes; ``args.overrides`` are applied last."""
+    from molgen.config import load_config
+
+    overrides = [
+        f"dataset.root={args.root}", f"dataset.name={args.dataset}",
+        f"dataset.num_workers={dataloader_workers(args.workers, device)}",
+        f"model.num_layers={args.layers}", f"model.scalar_dim={args.scalar_dim}",
+        f"model.vector_dim={args.vector_dim}", f"model.edge_dim={args.edge_dim}",
+        "model.lmax=2", "model.tensor_product=gaunt",
+        "batching.mode=fixed", f"batching.batch_size={args.batch_size}",
+        f"trainer.accelerator={'gpu' if device.type == 'cuda' else 'cpu'}", "trainer.devices=1",
+        f"trainer.precision={precision}", f"trainer.output_dir={run_dir}",
+        f"trainer.checkpoint_every={args.checkpoint_every}", f"trainer.log_every={args.log_every}",
+        f"trainer.snapshot_minutes={snapshots}", f"trainer.seed={args.seed}",
+        f"optim.max_steps={args.max_steps}", f"optim.max_minutes={'null' if max_minutes is None else max_minutes}",
+        "logging.csv=true", "logging.wandb=false", "sample_eval.every_n_steps=0",
+    ]
+    return load_config(args.config, [*overrides, *args.overrides])
+
+
+def timing_batch(train_set: Any, size: int, seed: int) -> Any:
+    """``size`` training molecules drawn at random (the stores keep the raw files' order, QM9's by size)."""
+    import torch
+
+    from molgen.data.template import collate
+
+    order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:size]
+    return collate([train_set[int(i)] for i in order])
+
+
+def check_loader(train_set: Any, batch_size: int, workers: int, seed: int) -> dict:
+    """Molecules/s of a DataLoader with ``workers`` processes, as training builds it (a few batches after the
+    first); ``error`` instead when the workers fail (e.g. too little shared memory for them)."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    from molgen.data.template import collate
+
+    batches = max(2, min(4 * workers, 24))
+    loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, num_workers=workers, collate_fn=collate,
+                        generator=torch.Generator().manual_seed(seed))
+    try:
+        iterator = iter(loader)
+        next(iterator)
+        start, count = time.perf_counter(), 0
+        for _ in range(batches):
+            count += next(iterator).num_graphs
+        seconds = time.perf_counter() - start
+    except (RuntimeError, OSError, StopIteration) as exc:
+        return {"workers": workers, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
+    finally:
+        del loader
+    return {"workers": workers, "batches": batches, "molecules_per_s": round(count / seconds, 1)}
+
+
+# -------------------------------------------------------------------------------------------- 1. timings
+def time_training_step(config: Any, marginals: Any, batch: Any, device: Any, bf16: bool, steps: int,
+                       warmup: int, seed: int) -> dict:
+    """Median wall time of one optimizer step of ``config``'s model on ``batch`` (see the module docstring)."""
+    import torch
+
+    from molgen.generate.model import build_denoiser, build_diffusion
+
+    torch.manual_seed(seed)
+    denoiser = build_denoiser(config).to(device).train()
+    diffusion = build_diffusion(config, marginals)
+    o = config.optim
+    optimizer = torch.optim.AdamW(denoiser.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+    batch = batch.to(device)
+
+    def step() -> float:
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = diffusion.training_loss(denoiser, batch)["loss"]
+        loss.backward()
+        if o.grad_clip:
+            torch.nn.utils.clip_grad_norm_(denoiser.parameters(), o.grad_clip)
+        optimizer.step()
+        return float(loss.detach())
+
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(warmup):
+        step()
+    synchronize(device)
+    times, losses = [], []
+    for _ in range(steps):
+        start = time.perf_counter()
+        losses.append(step())
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    result = {"step_ms": round(median * 1e3, 3), "min_ms": round(min(times) * 1e3, 3),
+              "max_ms": round(max(times) * 1e3, 3), "steps_per_s": round(1 / median, 3),
+              "molecules_per_s": round(batch.num_graphs / median, 1),
+              "atoms_per_s": round(int(batch.ptr[-1]) / median, 1), "loss_finite": all(map(math.isfinite, losses))}
+    if device.type == "cuda":
+        result["peak_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
+    return result
+
+
+def step_timings(config: Any, marginals: Any, batch: Any, device: Any, args: argparse.Namespace) -> dict:
+    """Every arm of :data:`ARMS` in every precision of :data:`PRECISIONS`; a failure is recorded, not raised."""
+    import torch
+
+    from molgen.generate.model import build_denoiser
+
+    out: dict[str, Any] = {"batch": {"molecules": batch.num_graphs, "atoms": int(batch.ptr[-1]),
+                                     "bonds": int(batch.bond_types.numel())},
+                           "warmup": args.warmup, "steps": args.timing_steps, "params": {}}
+    for arm, settings in ARMS.items():
+        arm_config = dataclasses.replace(config, model=dataclasses.replace(config.model, **settings))
+        out["params"][arm] = sum(p.numel() for p in build_denoiser(arm_config).parameters())
+        for name, bf16 in PRECISIONS.items():
+            try:
+                result = time_training_step(arm_config, marginals, batch, device, bf16, args.timing_steps,
+                                            args.warmup, args.seed)
+            except (RuntimeError, ValueError, TypeError, NotImplementedError) as exc:  # recorded, the run goes on
+                result = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
+            out.setdefault(name, {})[arm] = result
+            shown = f"{result['step_ms']:9.2f} ms/step {result['molecules_per_s']:10.1f} mol/s" \
+                if "step_ms" in result else result["error"]
+            print(f"timing {arm:>8} {name}: {shown}", flush=True)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+    for name in PRECISIONS:
+        rows = out[name]
+        if all("step_ms" in rows.get(a, {}) for a in ("L2_gaunt", "L2_e3nn")):
+            rows["gaunt_over_e3nn_speed"] = round(rows["L2_e3nn"]["step_ms"] / rows["L2_gaunt"]["step_ms"], 3)
+        if all("step_ms" in rows.get(a, {}) for a in ("L2_gaunt", "L1")):
+            rows["gaunt_over_l1_time"] = round(rows["L2_gaunt"]["step_ms"] / rows["L1"]["step_ms"], 3)
+    return out
+
+
+# ------------------------------------------------------------------------------------------- 2. training
+def slim_checkpoint(src: Path, dst: Path) -> dict:
+    """Copy ``src`` without optimizer and loop state (config, marginals, weights, EMA weights: what
+    :func:`molgen.generate.load` reads). Over :data:`OUT_FILE_LIMIT`, keep only the EMA weights (sampling)."""
+    import torch
+
+    from molgen.atomic import atomic_path
+    from molgen.safe_load import load_checkpoint
+
+    ckpt = load_checkpoint(src)
+    kept = {k: ckpt[k] for k in ("hyper_parameters", "global_step", "epoch", "pytorch-lightning_version") if k in ckpt}
+    for prefixes in (("denoiser.", "ema."), ("ema.",)):
+        state = {k: v for k, v in ckpt["state_dict"].items() if k.startswith(prefixes)}
+        with atomic_path(dst) as tmp:
+            torch.save({**kept, "state_dict": state}, tmp)
+        if dst.stat().st_size <= OUT_FILE_LIMIT:
+            break
+    return {"file": dst.name, "bytes": dst.stat().st_size, "weights": "+".join(p.rstrip(".") for p in prefixes),
+            "global_step": int(ckpt.get("global_step", -1))}
+
+
+def training_seconds(ckpt: dict) -> float | None:
+    """Training time summed by :class:`molgen.training.snapshots.WallClockSnapshots` (stored in the checkpoint)."""
+    for state in (ckpt.get("callbacks") or {}).values():
+        if isinstance(state, dict) and "training_seconds" in state:
+            return float(state["training_seconds"])
+    return None
+
+
+def read_losses(metrics_csv: Path) -> list[float]:
+    if not metrics_csv.is_file():
+        return []
+    with open(metrics_csv, newline="") as f:
+        return [float(row["train/loss"]) for row in csv.DictReader(f) if row.get("train/loss")]
+
+
+def train_model(config: Any, run_dir: Path, out: Path, train_molecules: int) -> dict:
+    from molgen.safe_load import load_checkpoint
+    from molgen.training.train import train
+
+    start = time.perf_counter()
+    last = train(config, force=True)
+    wall = time.perf_counter() - start
+    ckpt = load_checkpoint(last)
+    steps = int(ckpt["global_step"])
+    seconds = training_seconds(ckpt) or wall
+    batch = config.batching.batch_size
+    logs = sorted((run_dir / "logs").glob("version_*/metrics.csv"))
+    losses = read_losses(logs[-1]) if logs else []
+    if logs:
+        shutil.copyfile(logs[-1], out / "metrics.csv")
+    files = [slim_checkpoint(last, out / "last.ckpt")]
+    for snap in sorted((run_dir / "checkpoints").glob("minutes=*.ckpt")):
+        files.append(slim_checkpoint(snap, out / snap.name.replace("=", "-")))
+    params = sum(v.numel() for k, v in ckpt["state_dict"].items() if k.startswith("denoiser."))
+    return {
+        "params": params, "steps": steps, "seconds": round(seconds, 2), "wall_seconds_with_setup": round(wall, 2),
+        "steps_per_s": round(steps / seconds, 3) if seconds > 0 else None,
+        # fixed batches of batch_size; the last batch of each epoch is smaller (< 1% at QM9 sizes)
+        "molecules_per_s": round(steps * batch / seconds, 1) if seconds > 0 else None,
+        "epochs": round(steps * batch / train_molecules, 2), "train_molecules": train_molecules,
+        "first_logged_loss": losses[0] if losses else None,
+        "last_logged_losses_mean": round(statistics.fmean(losses[-10:]), 4) if losses else None,
+        "checkpoints": files,
+    }
+
+
+# ------------------------------------------------------------------------------------------- 3. sampling
+def sample_graphs(ckpt: Path, device: Any, num: int, steps: int, batch_size: int, seed: int) -> tuple[list, float]:
+    """Heavy-atom graphs of ``molgen sample`` (same sizes and seeds for the same batch size) without the
+    hydrogens it adds with RDKit; returns them and the sampling seconds (model load excluded)."""
+    import torch
+
+    from molgen.diffusion.sampler import fixed_or_sampled_atoms, sample_batch, step_schedule
+    from molgen.generate.model import load
+
+    model = load(ckpt, device)
+    grid = step_schedule(model.diffusion.num_steps, steps)
+    counts = fixed_or_sampled_atoms(model.diffusion, num, None, torch.Generator().manual_seed(seed))
+    graphs: list = []
+    synchronize(device)
+    start = time.perf_counter()
+    for c, chunk in enumerate(torch.split(counts, batch_size)):
+        generator = torch.Generator(device).manual_seed(seed * 1_000_003 + c)
+        batch = sample_batch(model.denoiser, model.diffusion, chunk.to(device), grid=grid, generator=generator,
+                             device=device)
+        graphs.extend(batch.to_graphs())
+    synchronize(device)
+    return graphs, time.perf_counter() - start
+
+
+def save_samples(graphs: list, path: Path, seed: int, steps: int) -> None:
+    """The graphs as flat arrays (:data:`SAMPLE_KEYS`), atomically."""
+    import numpy as np
+
+    from molgen.atomic import atomic_path
+
+    atoms = np.array([g.num_atoms for g in graphs], dtype=np.int64)
+    bonds = np.array([g.num_bonds for g in graphs], dtype=np.int64)
+    arrays = {
+        "pos": np.concatenate([g.pos.numpy() for g in graphs]).astype(np.float32),
+        "atom_types": np.concatenate([g.atom_types.numpy() for g in graphs]).astype(np.int64),
+        "charges": np.concatenate([g.charges.numpy() for g in graphs]).astype(np.int64),
+        "atom_ptr": np.concatenate([[0], np.cumsum(atoms)]).astype(np.int64),
+        "bond_index": np.concatenate([g.bond_index.T.numpy() for g in graphs]).reshape(-1, 2).astype(np.int64),
+        "bond_types": np.concatenate([g.bond_types.numpy() for g in graphs]).astype(np.int64),
+        "bond_ptr": np.concatenate([[0], np.cumsum(bonds)]).astype(np.int64),
+        "seed": np.array(seed), "steps": np.array(steps),
+    }
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def read_samples(path: str | Path) -> list:
+    """The graphs of :func:`save_samples`, named and tagged as ``molgen sample`` names them."""
+    import numpy as np
+    import torch
+
+    from molgen.chem.molgraph import MolGraph
+
+    with np.load(path, allow_pickle=False) as data:
+        missing = [k for k in SAMPLE_KEYS if k not in data]
+        if missing:
+            raise ValueError(f"{path}: not a samples file of scripts/gpu_train.py (no {', '.join(missing)})")
+        a = {k: data[k] for k in SAMPLE_KEYS}
+        seed, steps = int(data["seed"]), int(data["steps"])
+    graphs = []
+    for k in range(len(a["atom_ptr"]) - 1):
+        a0, a1, b0, b1 = a["atom_ptr"][k], a["atom_ptr"][k + 1], a["bond_ptr"][k], a["bond_ptr"][k + 1]
+        graphs.append(MolGraph(
+            pos=torch.from_numpy(a["pos"][a0:a1].copy()), atom_types=torch.from_numpy(a["atom_types"][a0:a1].copy()),
+            charges=torch.from_numpy(a["charges"][a0:a1].copy()),
+            bond_index=torch.from_numpy(a["bond_index"][b0:b1].T.copy()),
+            bond_types=torch.from_numpy(a["bond_types"][b0:b1].copy()),
+            name=f"sample_{k}", props={"seed": seed, "steps": steps}).validate())
+    return graphs
+
+
+# ------------------------------------------------------------------------------------------------- run
+def run(args: argparse.Namespace) -> dict:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stand_in = rdkit_stand_in_if_missing()
+    import torch
+
+    import molgen.generate.model  # noqa: F401  (every molgen module this run uses, imported before the
+    import molgen.training.train  # noqa: F401   stand-in turns strict)
+    from molgen.training.datamodule import open_train_split
+
+    forbid_rdkit_calls()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    run_dir = Path(args.run_dir)
+    report: dict[str, Any] = {"script": "scripts/gpu_train.py", "started_utc": now_utc(),
+                              "device": describe_device(device), "versions": versions(stand_in),
+                              "budget_minutes": args.budget_minutes, "args": {k: v for k, v in vars(args).items()
+                                                                              if k != "func"}}
+    json_path = out / "gpu_train.json"
+    write_json(json_path, report)
+
+    config = build_config(args, device, run_dir, precision=args.precision, max_minutes=None, snapshots=[])
+    train_set, marginals = open_train_split(config.dataset)
+    report["model"] = dataclasses.asdict(config.model)
+    workers = config.dataset.num_workers
+    report["loader"] = check_loader(train_set, args.batch_size, workers, args.seed)
+    if "error" in report["loader"] and workers > 0:  # training would die of it: load in the main process
+        args.workers = 0
+        report["loader_fallback"] = check_loader(train_set, args.batch_size, 0, args.seed)
+        print(f"gpu_train: DataLoader workers failed ({report['loader']['error']}): training loads in the main "
+              "process", file=sys.stderr, flush=True)
+    write_json(json_path, report)
+    if not args.skip_timings:
+        batch = timing_batch(train_set, args.batch_size, args.seed)
+        report["step_timings"] = step_timings(config, marginals, batch, device, args)
+        write_json(json_path, report)
+
+    precision = args.precision
+    gaunt_bf16 = report.get("step_timings", {}).get("bf16", {}).get(TRAINED_ARM, {})
+    if precision.startswith("bf16") and "error" in gaunt_bf16:
+        precision = "32-true"
+        report["precision_fallback"] = f"{args.precision} -> 32-true: the {TRAINED_ARM} step failed under bf16 " \
+                                       f"autocast ({gaunt_bf16['error']})"
+        print(f"gpu_train: {report['precision_fallback']}", file=sys.stderr, flush=True)
+    minutes = max((args.budget_minutes - args.reserve_minutes) - elapsed_s() / 60, args.min_train_minutes)
+    snapshots = args.snapshot_minutes if args.snapshot_minutes is not None else \
+        sorted({round(minutes * f, 1) for f in (1 / 3, 2 / 3)} - {0.0}) if minutes >= 0.6 else []
+    config = build_config(args, device, run_dir, precision=precision, max_minutes=round(minutes, 3),
+                          snapshots=snapshots)
+    report["training_config"] = {"precision": precision, "batch_size": config.batching.batch_size,
+                                 "max_minutes": config.optim.max_minutes, "max_steps": config.optim.max_steps,
+                                 "snapshot_minutes": snapshots, "lr": config.optim.lr,
+                                 "dataset": f"{config.dataset.root}/processed/{config.dataset.name}",
+                                 "num_workers": config.dataset.num_workers}
+    print(f"gpu_train: training {TRAINED_ARM} for {minutes:.2f} min ({precision}, batch {args.batch_size})",
+          flush=True)
+    report["training"] = train_model(config, run_dir, out, len(train_set))
+    write_json(json_path, report)
+
+    graphs, seconds = sample_graphs(out / "last.ckpt", device, args.num_samples, args.sample_steps,
+                                    args.sample_batch, args.seed)
+    save_samples(graphs, out / "samples.npz", args.seed, args.sample_steps)
+    report["sampling"] = {"molecules": len(graphs), "steps": args.sample_steps, "batch_size": args.sample_batch,
+                          "seed": args.seed, "seconds": round(seconds, 3),
+                          "molecules_per_s": round(len(graphs) / seconds, 2) if seconds > 0 else None,
+                          "mean_heavy_atoms": round(statistics.fmean(g.num_atoms for g in graphs), 2),
+                          "file": "samples.npz", "precision": "fp32"}
+    report["quality"] = None
+    report["quality_how"] = ("no RDKit here: `python scripts/gpu_train.py finish OUT --out DIR --evaluate` on a "
+                             "machine with RDKit (hydrogens in 3D, samples.sdf, basic metrics)") if stand_in else \
+        "`python scripts/gpu_train.py finish OUT --out DIR --evaluate`"
+    report["finished_utc"] = now_utc()
+    report["wall_seconds"] = round(elapsed_s(), 1)
+    write_json(json_path, report)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------- finish
+def finish(args: argparse.Namespace) -> dict:
+    """``samples.npz`` of a run -> ``samples.sdf`` with the hydrogens ``molgen sample`` adds; ``--evaluate``
+    scores them and writes the run's JSON with ``quality`` filled in to ``--out``."""
+    from molgen.generate.sampling import _with_hydrogens  # the completion `molgen sample` applies
+    from molgen.generate.writing import write_samples
+
+    src, out = Path(args.run_out), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    graphs = [_with_hydrogens(g) for g in read_samples(src / "samples.npz")]
+    counts = write_samples(graphs, out / "samples.sdf")
+    report = json.loads((src / "gpu_train.json").read_text()) if (src / "gpu_train.json").is_file() else {}
+    report["finish"] = {"samples_sdf": str(out / "samples.sdf"), **counts,
+                        "evaluate": f"molgen evaluate {out / 'samples.sdf'} --reference qm9_noh --metrics standard "
+                                    f"--out {out / 'eval'}"}
+    if args.evaluate:
+        from molgen.eval import evaluate_sdf
+
+        flat = evaluate_sdf(out / "samples.sdf", metrics="basic", reference=args.reference).flat()
+        report["quality"] = {"metrics": "basic", **{k: round(float(flat[k]), 4) for k in QUALITY_KEYS if k in flat}}
+    write_json(out / "gpu_train.json", report)
+    return report
+
+
+def minutes_list(text: str) -> list[float]:
+    """``"2,4"`` -> [2.0, 4.0]; ``"none"`` or ``""`` -> []."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected minutes like 2,4 or none, got {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="timings, training and sampling (the device run)")
+    r.add_argument("--out", default=os.environ.get("OUT") or "runs/gpu_out", help="output folder (default $OUT)")
+    r.add_argument("--run-dir", default="runs/gpu_train", help="Lightning output_dir (replaced; not returned)")
+    r.add_argument("--config", default=str(ROOT / "configs" / "demo.yaml"))
+    r.add_argument("--root", default="data", help="data root (default data)")
+    r.add_argument("--dataset", default="qm9_noh_gpu", help="processed dataset (default qm9_noh_gpu)")
+    r.add_argument("--budget-minutes", type=float, default=8.0, help="whole run, from the script's start")
+    r.add_argument("--reserve-minutes", type=float, default=1.0, help="kept for sampling and writing")
+    r.add_argument("--min-train-minutes", type=float, default=0.05)
+    r.add_argument("--max-steps", type=int, default=10_000_000, help="also stop training after this many steps")
+    r.add_argument("--layers", type=int, default=6)
+    r.add_argument("--scalar-dim", type=int, default=128)
+    r.add_argument("--vector-dim", type=int, default=32)
+    r.add_argument("--edge-dim", type=int, default=16)
+    r.add_argument("--batch-size", type=int, default=512, help="molecules per training (and timing) step")
+    r.add_argument("--precision", default="bf16-mixed", help="Lightning precision of the training")
+    r.add_argument("--snapshot-minutes", type=minutes_list, default=None,
+                   help="wall-clock snapshots, e.g. 2,4 ('none': none; default: at 1/3 and 2/3 of the training)")
+    r.add_argument("--checkpoint-every", type=int, default=1000)
+    r.add_argument("--log-every", type=int, default=50)
+    r.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: CPUs - 2, max 8, on CUDA)")
+    r.add_argument("--timing-steps", type=int, default=10)
+    r.add_argument("--warmup", type=int, default=3)
+    r.add_argument("--skip-timings", action="store_true")
+    r.add_argument("--num-samples", type=int, default=1000)
+    r.add_argument("--sample-steps", type=int, default=100)
+    r.add_argument("--sample-batch", type=int, default=500)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
+    r.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    r.add_argument("overrides", nargs="*", help="dotted config overrides key=value, applied last")
+    f = sub.add_parser("finish", help="samples.npz -> samples.sdf with hydrogens (needs RDKit), optional quality")
+    f.add_argument("run_out", help="the folder a run wrote (the device's $OUT, as returned)")
+    f.add_argument("--out", default="runs/gpu_finish")
+    f.add_argument("--evaluate", action="store_true", help="also score the samples (basic metrics)")
+    f.add_argument("--reference", default=None, help="reference dataset for --evaluate (default none)")
+    args = p.parse_args(argv)
+    result = run(args) if args.command == "run" else finish(args)
+    print(json.dumps(result, default=str))
+    return result
+
+
+if __name__ == "__main__":
+    main()
