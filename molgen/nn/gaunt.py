@@ -127,7 +127,12 @@ class GauntTensorProduct(ExactBuffers):
         """x: [R, C, (L1+1)^2], y: [R, C or 1, (L2+1)^2] -> [R, C, (Lout+1)^2]."""
         check_irreps("x", x, self.channels, self.lmax1)
         check_irreps("y", y, self.channels, self.lmax2)
-        if x.dtype != self.to_grid1.dtype or y.dtype != self.to_grid1.dtype:
+        exact = self.to_grid1.dtype
+        if torch.is_autocast_enabled(x.device.type) and (x.dtype != exact or y.dtype != exact):
+            # mixed precision (e.g. bf16 autocast): the sphere-grid product runs in the module's exact dtype
+            with torch.autocast(x.device.type, enabled=False):
+                return self.forward(x.to(exact), y.to(exact))
+        if x.dtype != exact or y.dtype != exact:
             raise ValueError(f"x ({x.dtype}) and y ({y.dtype}) must have the module's dtype {self.to_grid1.dtype}")
         mats = (self.to_grid1, self.to_grid2, self.to_grid_out, self.from_grid1, self.from_grid2, self.from_grid_out)
         if self.weight1.weight is None:

@@ -187,3 +187,16 @@ def test_cuda_matches_cpu():
     tp = GauntTensorProduct(3, 3, 3, 4)
     x, y = torch.randn(8, 4, 16), torch.randn(8, 4, 16)
     torch.testing.assert_close(tp.cuda()(x.cuda(), y.cuda()).cpu(), tp.cpu()(x, y), rtol=1e-5, atol=1e-5)
+
+
+def test_bf16_autocast_runs_the_grid_product_in_the_exact_dtype():
+    """Under mixed precision (Lightning bf16-mixed) the product gets bf16 operands: it computes in fp32."""
+    torch.manual_seed(0)
+    tp = GauntTensorProduct(2, 2, 2, channels=4)
+    x, y = torch.randn(5, 4, 9), torch.randn(5, 4, 9)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = tp(x.bfloat16(), y.bfloat16())
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, tp(x.bfloat16().float(), y.bfloat16().float()), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="must have the module's dtype"):  # outside autocast: still an error
+        tp(x.bfloat16(), y.bfloat16())
