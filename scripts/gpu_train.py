@@ -45,101 +45,27 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import importlib.abc
-import importlib.machinery
 import json
-import math
 import os
 import platform
 import shutil
 import statistics
 import sys
 import time
-import types
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules below
+from gpu_samples import read_samples, save_samples  # noqa: E402
+from gpu_timing import TRAINED_ARM, step_timings, synchronize  # noqa: E402
+from rdkit_stand_in import forbid_rdkit_calls, rdkit_stand_in_if_missing  # noqa: E402
+
 START = time.perf_counter()  # the wall-clock budget counts from here, imports included
 ROOT = Path(__file__).resolve().parents[1]
-ARMS: dict[str, dict[str, Any]] = {  # the timed models: the training model's sizes with these settings
-    "L1": {"lmax": 1, "tensor_product": None},
-    "L2_gaunt": {"lmax": 2, "tensor_product": "gaunt"},
-    "L2_e3nn": {"lmax": 2, "tensor_product": "e3nn"},
-}
-TRAINED_ARM = "L2_gaunt"
-PRECISIONS = {"fp32": False, "bf16": True}  # timing name -> bf16 autocast
-SAMPLE_KEYS = ("pos", "atom_types", "charges", "atom_ptr", "bond_index", "bond_types", "bond_ptr")
 QUALITY_KEYS = ("validity/valid", "validity/valid_and_connected", "stability/mol_stable_corrected",
                 "stability/atom_stable_corrected", "validity/uniqueness")
 OUT_FILE_LIMIT = 16 << 20  # bytes per file the device returns
-
-
-# ------------------------------------------------------------------------------------------ RDKit stand-in
-class _Absent:
-    """Whatever is looked up in a stand-in RDKit module. Calling it returns another stand-in while molgen's
-    modules are imported (their module-level set-up, e.g. ``Chem.RemoveHsParameters()``), and raises
-    ``RuntimeError`` once :func:`forbid_rdkit_calls` has run."""
-
-    strict = False
-
-    def __init__(self, name: str):
-        self._name = name
-
-    def __getattr__(self, attr: str) -> _Absent:
-        if attr.startswith("__") and attr.endswith("__"):
-            raise AttributeError(attr)
-        return _Absent(f"{self._name}.{attr}")
-
-    def __call__(self, *args: Any, **kwargs: Any) -> _Absent:
-        if _Absent.strict:
-            raise RuntimeError(f"RDKit is not installed on this machine: {self._name}() cannot run here "
-                               "(scripts/gpu_train.py keeps such work for `finish`, on a machine with RDKit)")
-        return _Absent(f"{self._name}()")
-
-    def __repr__(self) -> str:
-        return f"<RDKit stand-in {self._name}>"
-
-
-class _AbsentModule(types.ModuleType):
-    def __getattr__(self, attr: str) -> _Absent:
-        if attr.startswith("__") and attr.endswith("__"):
-            raise AttributeError(attr)
-        return _Absent(f"{self.__name__}.{attr}")
-
-
-class _RDKitStandIn(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports ``rdkit`` and ``rdkit.*`` as :class:`_AbsentModule` packages."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if name == "rdkit" or name.startswith("rdkit."):
-            return importlib.machinery.ModuleSpec(name, self, is_package=True)
-        return None
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        return _AbsentModule(spec.name)
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        module.__path__ = []
-
-
-def rdkit_stand_in_if_missing() -> bool:
-    """Install the import-only RDKit stand-in when ``import rdkit`` fails; return whether it was installed."""
-    try:
-        import rdkit  # noqa: F401
-        return False
-    except ImportError:
-        pass
-    for name in [n for n, m in sys.modules.items() if (n == "rdkit" or n.startswith("rdkit.")) and m is None]:
-        del sys.modules[name]  # an import blocked by a None entry (how the tests hide RDKit)
-    sys.meta_path.insert(0, _RDKitStandIn())
-    print("gpu_train: RDKit is not installed: molgen's modules are imported with an import-only stand-in; "
-          "any call into RDKit raises", file=sys.stderr)
-    return True
-
-
-def forbid_rdkit_calls() -> None:
-    _Absent.strict = True
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -155,13 +81,6 @@ def write_json(path: Path, data: dict) -> None:
     from molgen.atomic import write_text_atomic
 
     write_text_atomic(path, json.dumps(data, indent=1, default=str) + "\n")
-
-
-def synchronize(device: Any) -> None:
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def describe_device(device: Any) -> dict:
@@ -257,85 +176,6 @@ def check_loader(train_set: Any, batch_size: int, workers: int, seed: int) -> di
     return {"workers": workers, "batches": batches, "molecules_per_s": round(count / seconds, 1)}
 
 
-# -------------------------------------------------------------------------------------------- 1. timings
-def time_training_step(config: Any, marginals: Any, batch: Any, device: Any, bf16: bool, steps: int,
-                       warmup: int, seed: int) -> dict:
-    """Median wall time of one optimizer step of ``config``'s model on ``batch`` (see the module docstring)."""
-    import torch
-
-    from molgen.generate.model import build_denoiser, build_diffusion
-
-    torch.manual_seed(seed)
-    denoiser = build_denoiser(config).to(device).train()
-    diffusion = build_diffusion(config, marginals)
-    o = config.optim
-    optimizer = torch.optim.AdamW(denoiser.parameters(), lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
-    batch = batch.to(device)
-
-    def step() -> float:
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss = diffusion.training_loss(denoiser, batch)["loss"]
-        loss.backward()
-        if o.grad_clip:
-            torch.nn.utils.clip_grad_norm_(denoiser.parameters(), o.grad_clip)
-        optimizer.step()
-        return float(loss.detach())
-
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    for _ in range(warmup):
-        step()
-    synchronize(device)
-    times, losses = [], []
-    for _ in range(steps):
-        start = time.perf_counter()
-        losses.append(step())
-        synchronize(device)
-        times.append(time.perf_counter() - start)
-    median = statistics.median(times)
-    result = {"step_ms": round(median * 1e3, 3), "min_ms": round(min(times) * 1e3, 3),
-              "max_ms": round(max(times) * 1e3, 3), "steps_per_s": round(1 / median, 3),
-              "molecules_per_s": round(batch.num_graphs / median, 1),
-              "atoms_per_s": round(int(batch.ptr[-1]) / median, 1), "loss_finite": all(map(math.isfinite, losses))}
-    if device.type == "cuda":
-        result["peak_memory_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 3)
-    return result
-
-
-def step_timings(config: Any, marginals: Any, batch: Any, device: Any, args: argparse.Namespace) -> dict:
-    """Every arm of :data:`ARMS` in every precision of :data:`PRECISIONS`; a failure is recorded, not raised."""
-    import torch
-
-    from molgen.generate.model import build_denoiser
-
-    out: dict[str, Any] = {"batch": {"molecules": batch.num_graphs, "atoms": int(batch.ptr[-1]),
-                                     "bonds": int(batch.bond_types.numel())},
-                           "warmup": args.warmup, "steps": args.timing_steps, "params": {}}
-    for arm, settings in ARMS.items():
-        arm_config = dataclasses.replace(config, model=dataclasses.replace(config.model, **settings))
-        out["params"][arm] = sum(p.numel() for p in build_denoiser(arm_config).parameters())
-        for name, bf16 in PRECISIONS.items():
-            try:
-                result = time_training_step(arm_config, marginals, batch, device, bf16, args.timing_steps,
-                                            args.warmup, args.seed)
-            except (RuntimeError, ValueError, TypeError, NotImplementedError) as exc:  # recorded, the run goes on
-                result = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"}
-            out.setdefault(name, {})[arm] = result
-            shown = f"{result['step_ms']:9.2f} ms/step {result['molecules_per_s']:10.1f} mol/s" \
-                if "step_ms" in result else result["error"]
-            print(f"timing {arm:>8} {name}: {shown}", flush=True)
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-    for name in PRECISIONS:
-        rows = out[name]
-        if all("step_ms" in rows.get(a, {}) for a in ("L2_gaunt", "L2_e3nn")):
-            rows["gaunt_over_e3nn_speed"] = round(rows["L2_e3nn"]["step_ms"] / rows["L2_gaunt"]["step_ms"], 3)
-        if all("step_ms" in rows.get(a, {}) for a in ("L2_gaunt", "L1")):
-            rows["gaunt_over_l1_time"] = round(rows["L2_gaunt"]["step_ms"] / rows["L1"]["step_ms"], 3)
-    return out
-
-
 # ------------------------------------------------------------------------------------------- 2. training
 def slim_checkpoint(src: Path, dst: Path) -> dict:
     """Copy ``src`` without optimizer and loop state (config, marginals, weights, EMA weights: what
@@ -425,53 +265,6 @@ def sample_graphs(ckpt: Path, device: Any, num: int, steps: int, batch_size: int
         graphs.extend(batch.to_graphs())
     synchronize(device)
     return graphs, time.perf_counter() - start
-
-
-def save_samples(graphs: list, path: Path, seed: int, steps: int) -> None:
-    """The graphs as flat arrays (:data:`SAMPLE_KEYS`), atomically."""
-    import numpy as np
-
-    from molgen.atomic import atomic_path
-
-    atoms = np.array([g.num_atoms for g in graphs], dtype=np.int64)
-    bonds = np.array([g.num_bonds for g in graphs], dtype=np.int64)
-    arrays = {
-        "pos": np.concatenate([g.pos.numpy() for g in graphs]).astype(np.float32),
-        "atom_types": np.concatenate([g.atom_types.numpy() for g in graphs]).astype(np.int64),
-        "charges": np.concatenate([g.charges.numpy() for g in graphs]).astype(np.int64),
-        "atom_ptr": np.concatenate([[0], np.cumsum(atoms)]).astype(np.int64),
-        "bond_index": np.concatenate([g.bond_index.T.numpy() for g in graphs]).reshape(-1, 2).astype(np.int64),
-        "bond_types": np.concatenate([g.bond_types.numpy() for g in graphs]).astype(np.int64),
-        "bond_ptr": np.concatenate([[0], np.cumsum(bonds)]).astype(np.int64),
-        "seed": np.array(seed), "steps": np.array(steps),
-    }
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-
-
-def read_samples(path: str | Path) -> list:
-    """The graphs of :func:`save_samples`, named and tagged as ``molgen sample`` names them."""
-    import numpy as np
-    import torch
-
-    from molgen.chem.molgraph import MolGraph
-
-    with np.load(path, allow_pickle=False) as data:
-        missing = [k for k in SAMPLE_KEYS if k not in data]
-        if missing:
-            raise ValueError(f"{path}: not a samples file of scripts/gpu_train.py (no {', '.join(missing)})")
-        a = {k: data[k] for k in SAMPLE_KEYS}
-        seed, steps = int(data["seed"]), int(data["steps"])
-    graphs = []
-    for k in range(len(a["atom_ptr"]) - 1):
-        a0, a1, b0, b1 = a["atom_ptr"][k], a["atom_ptr"][k + 1], a["bond_ptr"][k], a["bond_ptr"][k + 1]
-        graphs.append(MolGraph(
-            pos=torch.from_numpy(a["pos"][a0:a1].copy()), atom_types=torch.from_numpy(a["atom_types"][a0:a1].copy()),
-            charges=torch.from_numpy(a["charges"][a0:a1].copy()),
-            bond_index=torch.from_numpy(a["bond_index"][b0:b1].T.copy()),
-            bond_types=torch.from_numpy(a["bond_types"][b0:b1].copy()),
-            name=f"sample_{k}", props={"seed": seed, "steps": steps}).validate())
-    return graphs
 
 
 # ------------------------------------------------------------------------------------------------- run
