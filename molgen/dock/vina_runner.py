@@ -51,17 +51,31 @@ class VinaEngine:
             raise ImportError("AutoDock Vina is not installed: pip install 'molgen[dock]'") from exc
         if exhaustiveness < 1 or n_poses < 1:
             raise DockingInputError(f"exhaustiveness and poses must be >= 1, got {exhaustiveness} and {n_poses}")
-        self.exhaustiveness, self.n_poses = exhaustiveness, n_poses
-        self._vina = Vina(sf_name="vina", cpu=1, seed=seed, verbosity=0)
-        self._vina.set_receptor(rigid_pdbqt_filename=str(receptor_pdbqt))
+        self.exhaustiveness, self.n_poses, self._seed = exhaustiveness, n_poses, seed
+        self._receptor, self._new_vina = str(receptor_pdbqt), Vina
+        self._vina = self._fresh_vina()  # reads the receptor now: a bad file fails here, not at the first ligand
+        self._has_ligand = False
         self._box: Box | None = None
         self._scratch = tempfile.TemporaryDirectory(prefix="molgen-vina-")
 
     def set_box(self, box: Box) -> None:
-        """Compute Vina's grid maps for ``box`` (skipped when it is the current box)."""
+        """Compute Vina's grid maps for ``box`` (skipped when it is the current box).
+
+        Maps are computed by a fresh Vina holding no ligand, which makes maps for every atom type:
+        Vina computes them only for the current ligand's types once one is set, and a later ligand
+        with another type would make Vina end the whole process ("Affinity map for atom type ... is
+        not present"), not raise.
+        """
         if box != self._box:
+            if self._has_ligand:
+                self._vina, self._has_ligand = self._fresh_vina(), False
             self._vina.compute_vina_maps(center=list(box.center), box_size=list(box.size))
             self._box = box
+
+    def _fresh_vina(self):
+        vina = self._new_vina(sf_name="vina", cpu=1, seed=self._seed, verbosity=0)
+        vina.set_receptor(rigid_pdbqt_filename=self._receptor)
+        return vina
 
     def run(self, mol: Chem.Mol, box: Box | None, mode: str) -> DockResult:
         """Score / minimise / dock ``mol`` (3D, in the receptor frame) in ``box``.
@@ -82,6 +96,7 @@ class VinaEngine:
         pdbqt = ligand_pdbqt(ligand)
         self.set_box(box)
         vina = self._vina
+        self._has_ligand = True
         try:
             vina.set_ligand_from_string(pdbqt)
         except (RuntimeError, TypeError) as exc:

@@ -102,3 +102,38 @@ def test_reference_ligands_score_as_binders_in_full_pdb_files(shared_data, recep
     mol = Chem.MolFromMolFile(str(shared_data / ligand), removeHs=False)
     result = VinaEngine(prepared.pdbqt).run(mol, box_from_ligand_file(shared_data / ligand), "score")
     assert -12.0 < result.score < -4.0
+
+
+MAP_TYPES_SCRIPT = """
+import sys
+from rdkit import Chem
+from rdkit.Chem import AllChem
+from molgen.dock import VinaEngine, box_around, prepare_receptor
+receptor, ligand_file = sys.argv[1], sys.argv[2]
+engine = VinaEngine(prepare_receptor(receptor).pdbqt)
+crystal = Chem.MolFromMolFile(ligand_file, removeHs=False)
+first, reason = engine.try_run(crystal, None, "score")  # maps of its own box
+centre = crystal.GetConformer().GetPositions().mean(0)
+other = Chem.AddHs(Chem.MolFromSmiles("FC(F)(F)c1ccc(Cl)cc1S"))  # F, Cl, S: types imatinib lacks
+AllChem.EmbedMolecule(other, randomSeed=0)
+conf = other.GetConformer()
+shift = centre - conf.GetPositions().mean(0)
+for i in range(other.GetNumAtoms()):
+    p = conf.GetAtomPosition(i)
+    conf.SetAtomPosition(i, (p.x + shift[0], p.y + shift[1], p.z + shift[2]))
+own, _ = engine.try_run(other, None, "score")  # a new box: maps computed after a ligand was set
+shared, _ = engine.try_run(other, box_around(crystal.GetConformer().GetPositions()), "score")  # the first box
+print("scored", first is not None, own is not None, shared is not None)
+"""
+
+
+def test_a_ligand_with_new_atom_types_never_ends_the_process(vina_1iep, tmp_path):
+    """Vina computes maps for the ligand already loaded; a later ligand with another atom type made Vina
+    exit the whole process ("Affinity map for atom type ... is not present"), killing a batch or a benchmark."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", MAP_TYPES_SCRIPT, str(vina_1iep / "1iep_receptorH.pdb"),
+                           str(vina_1iep / "1iep_ligand.sdf")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-500:] + done.stderr[-2000:]
+    assert "scored True True True" in done.stdout
