@@ -44,8 +44,8 @@ POCKETS: dict[str, tuple[str, str]] = {  # name -> (receptor PDB, reference liga
     "1B57_train": ("crossdocked/crossdocked_pocket10/1B57_HUMAN_25_300_0/5u98_D_rec_5u98_1kx_lig_tt_min_0_pocket10.pdb",
                    "crossdocked/crossdocked_pocket10/1B57_HUMAN_25_300_0/5u98_D_rec_5u98_1kx_lig_tt_min_0.sdf"),
 }
-KEYS = ("validity/valid", "validity/valid_and_connected", "docking/vina_score_mean", "docking/vina_score_median",
-        "docking/vina_score_n_ok", "docking/vina_min_mean", "docking/vina_min_median")
+KEYS = ("validity/valid", "validity/valid_and_connected", "validity/uniqueness", "docking/vina_score_mean",
+        "docking/vina_score_median", "docking/vina_score_n_ok", "docking/vina_min_mean", "docking/vina_min_median")
 
 
 def vina(mols: list, receptor: Path) -> dict:

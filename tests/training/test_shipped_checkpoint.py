@@ -104,3 +104,34 @@ def test_the_gaunt_checkpoint_reproduces_its_documented_figures(tmp_path):
             (heavy,) = [n.GetIdx() for n in mol.GetAtomWithIdx(h).GetNeighbors()]
             length = float(((pos[h] - pos[heavy]) ** 2).sum() ** 0.5)
             assert length > 0.9 and length < 1.2
+
+
+# ----------------------------------------------------------------------------- the pocket-conditioned model
+POCKET = Path(__file__).resolve().parents[2] / "checkpoints" / "crossdocked_pocket_cpu.ckpt"
+TRAIN_PAIR = "crossdocked/crossdocked_pocket10/1B57_HUMAN_25_300_0/5u98_D_rec_5u98_1kx_lig_tt_min_0"
+#: checkpoints/README.md, `bench/pocket.py sample --num 100 --steps 100` in the training pocket 1B57
+POCKET_VALID_AND_CONNECTED = 0.25
+
+
+def test_the_pocket_checkpoint_writes_ligands_into_the_pocket_with_its_documented_validity(shared_data, tmp_path):
+    """What a user opens after `molgen sample --pocket`: ligands in the receptor's frame, inside the pocket,
+    not clashing with it, with real bond lengths; valid & connected within 3 standard errors of the table."""
+    from molgen.generate.pocket import pocket_from_pdb
+
+    pocket = pocket_from_pdb(shared_data / f"{TRAIN_PAIR}_pocket10.pdb", ref_ligand=shared_data / f"{TRAIN_PAIR}.sdf")
+    graphs = load(POCKET).sample(40, steps=100, seed=1, batch_size=40, pocket=pocket)
+    out = tmp_path / "ligands.sdf"
+    molgen.write_sdf(graphs, out)
+    mols = list(Chem.ForwardSDMolSupplier(str(out), sanitize=False, removeHs=False))
+    assert len(mols) == 40
+    protein = pocket.pos.double()
+    centre = protein.mean(0)
+    for g in graphs:
+        heavy = g.heavy_atoms()
+        assert float((heavy.pos.double().mean(0) - centre).norm()) < 5.0  # in the pocket, receptor frame
+        assert float(torch.cdist(heavy.pos.double(), protein).min()) > 1.5  # no ligand atom inside the protein
+    closest, bonded_ok = _geometry(graphs)
+    assert closest > 0.5 and bonded_ok >= 0.95, (closest, bonded_ok)
+    vc = evaluate_molecules(mols, "basic")["validity/valid_and_connected"]
+    documented = POCKET_VALID_AND_CONNECTED
+    assert abs(vc - documented) <= 3 * (documented * (1 - documented) / 40) ** 0.5 + 0.01, (vc, documented)
