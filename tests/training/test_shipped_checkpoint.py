@@ -110,7 +110,7 @@ def test_the_gaunt_checkpoint_reproduces_its_documented_figures(tmp_path):
 POCKET = Path(__file__).resolve().parents[2] / "checkpoints" / "crossdocked_pocket_cpu.ckpt"
 TRAIN_PAIR = "crossdocked/crossdocked_pocket10/1B57_HUMAN_25_300_0/5u98_D_rec_5u98_1kx_lig_tt_min_0"
 #: checkpoints/README.md, `bench/pocket.py sample --num 100 --steps 100` in the training pocket 1B57
-POCKET_VALID_AND_CONNECTED = 0.25
+POCKET_VALID_AND_CONNECTED = 0.20
 
 
 def test_the_pocket_checkpoint_writes_ligands_into_the_pocket_with_its_documented_validity(shared_data, tmp_path):
