@@ -152,6 +152,13 @@ def _expect(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def offsets(counts: Tensor) -> Tensor:
+    """[G + 1] start of each of G consecutive segments of ``counts`` [G] items, and the total at the end."""
+    ptr = torch.zeros(counts.numel() + 1, dtype=torch.long, device=counts.device)
+    ptr[1:] = counts.cumsum(0)
+    return ptr
+
+
 @dataclass
 class MolBatch:
     """G molecules concatenated along the atom axis.
@@ -194,8 +201,7 @@ class MolBatch:
         if not graphs:
             raise ValueError("cannot batch an empty list of molecules")
         counts = torch.tensor([g.num_atoms for g in graphs], dtype=torch.long)
-        ptr = torch.zeros(len(graphs) + 1, dtype=torch.long)
-        ptr[1:] = counts.cumsum(0)
+        ptr = offsets(counts)
         bond_index = torch.cat([g.bond_index + ptr[k] for k, g in enumerate(graphs)], dim=1)
         optional = {}
         for key in _OPTIONAL_ATOM:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 from torch import Tensor
 
-from molgen.chem.molgraph import MolGraph
+from molgen.chem.molgraph import MolGraph, offsets
 
 #: Residue classes of pocket atoms: the 20 amino acids and "other" (:data:`molgen.data.pocket.AMINO_ACIDS`).
 NUM_RESIDUE_TYPES = 21
@@ -51,8 +51,7 @@ class PocketBatch:
                     raise ValueError(f"pocket {p.name!r}: props[{key!r}] must list one value per atom "
                                      f"({p.num_atoms}); build pockets with molgen.data.pocket.pocket_graph")
         counts = torch.tensor([p.num_atoms for p in pockets], dtype=torch.long)
-        ptr = torch.zeros(len(pockets) + 1, dtype=torch.long)
-        ptr[1:] = counts.cumsum(0)
+        ptr = offsets(counts)
         residues = torch.cat([torch.as_tensor(p.props["residue_type"], dtype=torch.long) for p in pockets])
         return cls(
             pos=torch.cat([p.pos for p in pockets]),
@@ -76,8 +75,7 @@ class PocketBatch:
         parts = [torch.arange(int(self.ptr[k]), int(self.ptr[k + 1]), device=self.ptr.device) for k in index]
         atoms = torch.cat(parts) if parts else self.ptr.new_zeros(0)
         counts = torch.tensor([p.numel() for p in parts], dtype=torch.long, device=self.ptr.device)
-        ptr = torch.zeros(len(index) + 1, dtype=torch.long, device=self.ptr.device)
-        ptr[1:] = counts.cumsum(0)
+        ptr = offsets(counts)
         return PocketBatch(pos=self.pos[atoms], atom_types=self.atom_types[atoms],
                            residue_types=self.residue_types[atoms], backbone=self.backbone[atoms],
                            batch=torch.repeat_interleave(torch.arange(len(index), device=self.ptr.device), counts),

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from molgen.chem.molgraph import MolBatch
+from molgen.chem.molgraph import MolBatch, offsets
 from molgen.chem.pocket_batch import PocketBatch
 from molgen.chem.vocab import charge_to_index, index_to_charge
 from molgen.config.schema import DiffusionConfig
@@ -78,10 +78,11 @@ def pocket_origin(batch: MolBatch) -> Tensor | None:
 
 
 def graph_mean(values: Tensor, graph: Tensor, num_graphs: int) -> Tensor:
-    """Mean of values [M] per graph (graph [M]); graphs without items get 0: -> [G]."""
-    total = torch.zeros(num_graphs, dtype=values.dtype, device=values.device).index_add_(0, graph, values)
+    """Mean of values [M, ...] per graph (graph [M]); graphs without items get 0: -> [G, ...]."""
+    total = torch.zeros(num_graphs, *values.shape[1:], dtype=values.dtype, device=values.device)
+    total.index_add_(0, graph, values)
     count = torch.bincount(graph, minlength=num_graphs).clamp(min=1).to(values.dtype)
-    return total / count
+    return total / count.view(-1, *([1] * (values.dim() - 1)))
 
 
 class MolecularDiffusion:
@@ -181,8 +182,7 @@ class MolecularDiffusion:
         counts = num_atoms.to(torch.long).cpu()
         if bool((counts < 1).any()):
             raise ValueError(f"every molecule needs at least one atom, got counts {counts.tolist()}")
-        ptr = torch.zeros(counts.numel() + 1, dtype=torch.long)
-        ptr[1:] = counts.cumsum(0)
+        ptr = offsets(counts)
         batch = torch.repeat_interleave(torch.arange(counts.numel()), counts).to(device)
         n, g = int(ptr[-1]), counts.numel()
         empty = torch.zeros(0, dtype=torch.long, device=device)

@@ -40,7 +40,7 @@ from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block
 from molgen.chem.vocab import ATOM_TYPES, BOND_TYPES, MIN_CHARGE, VocabularyError, charge_to_index, index_to_charge
 from molgen.diffusion.categorical import CategoricalDiffusion, sample_classes
 from molgen.diffusion.gaussian import remove_mean
-from molgen.diffusion.process import Denoiser, MolecularDiffusion, upper_pairs
+from molgen.diffusion.process import Denoiser, MolecularDiffusion, graph_mean, pocket_origin, upper_pairs
 from molgen.diffusion.sampler import sample_batch
 from molgen.diffusion.schedules import CosineSchedule
 from molgen.errors import MolgenInputError, check_regular_file
@@ -201,22 +201,22 @@ class FixedFragmentInpainter:
         g, batch = state.num_graphs, state.batch
         x0 = self.fragment.graph.pos.to(state.pos)[local]  # [G F, 3]
         fixed_graph = batch[fixed]  # [G F]
-        pocket = getattr(state, "pocket", None)
+        pocket = state.pocket
         pos = state.pos.clone()
         if k == 0:
             if pocket is None:  # move the molecule so the fragment's centre is its input centre
-                shift = _centres(x0 - state.pos[fixed], fixed_graph, g)  # [G, 3]
+                shift = graph_mean(x0 - state.pos[fixed], fixed_graph, g)  # [G, 3]
                 pos = pos + shift[batch]
             pos[fixed] = x0
             return pos
         a = _signal(self.diffusion.coords.schedule, k)  # alpha_bar
         eps = torch.randn(x0.shape, dtype=x0.dtype, device=x0.device, generator=generator)  # [G F, 3]
         if pocket is None:
-            centre = _centres(state.pos[fixed], fixed_graph, g)[fixed_graph]  # [G F, 3]
+            centre = graph_mean(state.pos[fixed], fixed_graph, g)[fixed_graph]  # [G F, 3]
             x0 = remove_mean(x0, fixed_graph, g)
             pos[fixed] = centre + math.sqrt(a) * x0 + math.sqrt(1.0 - a) * remove_mean(eps, fixed_graph, g)
             return remove_mean(pos, batch, g)
-        o = pocket_centres(state)[fixed_graph]  # [G F, 3]
+        o = pocket_origin(state)[fixed]  # [G F, 3]
         pos[fixed] = o + math.sqrt(a) * (x0 - o) + math.sqrt(1.0 - a) * eps
         return pos
 
@@ -236,11 +236,11 @@ class FixedFragmentInpainter:
         pos = state.pos
         a = _signal(d.coords.schedule, t) / _signal(d.coords.schedule, s)  # alpha_bar_t / alpha_bar_s
         eps = torch.randn(pos.shape, dtype=pos.dtype, device=pos.device, generator=generator)
-        pocket = getattr(state, "pocket", None)
+        pocket = state.pocket
         if pocket is None:  # x_s at s = 0 was moved to the fragment's frame: back to the centred subspace
             pos = math.sqrt(a) * remove_mean(pos, batch, g) + math.sqrt(1.0 - a) * remove_mean(eps, batch, g)
         else:
-            o = pocket_centres(state)[batch]  # [N, 3]
+            o = pocket_origin(state)  # [N, 3]
             pos = o + math.sqrt(a) * (pos - o) + math.sqrt(1.0 - a) * eps
         pairs = upper_pairs(state)
         bonds = _forward(d.bonds, state.edge_bond_types(pairs), t, s, generator)
@@ -255,17 +255,6 @@ class FixedFragmentInpainter:
         post = d.posterior(self.model, noisy, k_t, k_s)
         return self._merge(d.sample_posterior(post, noisy, generator), s, generator)
 
-
-def pocket_centres(state: MolBatch) -> Tensor:
-    """[G, 3] centre o of each molecule's pocket, around which x_t is noised (the diffusion's frame origin)."""
-    return state.pocket.centres().to(state.pos)
-
-
-def _centres(values: Tensor, graph: Tensor, num_graphs: int) -> Tensor:
-    """Per-graph mean of rows: values [M, 3], graph [M] -> [G, 3] (0 for a graph without rows)."""
-    total = torch.zeros(num_graphs, values.shape[1], dtype=values.dtype, device=values.device)
-    count = torch.bincount(graph, minlength=num_graphs).clamp(min=1).to(values.dtype)  # [G]
-    return total.index_add_(0, graph, values) / count[:, None]
 
 
 def _signal(schedule: CosineSchedule, k: int) -> float:

@@ -11,13 +11,13 @@ box, so Vina's grid maps are computed once; a molecule outside it scores NaN and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from molgen.chem.molgraph import MolGraph
-from molgen.dock.box import Box
+from molgen.dock.box import box_around
 from molgen.errors import MolgenInputError
 from molgen.generate.guidance import ImportanceGuide
 from molgen.generate.hooks import SCORERS, MoleculeScorer, annotate, build_scorer, keep_top
@@ -48,10 +48,6 @@ class Steering:
     def score_name(self) -> str | None:
         return self.score or self.guide
 
-    @property
-    def active(self) -> bool:
-        return self.score_name is not None
-
 
 def make_scorer(name: str, heavy_atoms: bool, pocket: MolGraph | None, receptor: str | Path | None
                 ) -> MoleculeScorer:
@@ -60,9 +56,7 @@ def make_scorer(name: str, heavy_atoms: bool, pocket: MolGraph | None, receptor:
         return build_scorer(name, implicit_hydrogens=True if heavy_atoms else None)
     if pocket is None or receptor is None:
         raise MolgenInputError("--guide/--score vina scores poses in a receptor: give --pocket PROTEIN.pdb")
-    xyz = pocket.pos.double().numpy()
-    low, high = xyz.min(axis=0), xyz.max(axis=0)
-    box = Box(tuple(float(x) for x in (low + high) / 2), tuple(float(x) for x in high - low))
+    box = box_around(pocket.pos.double().numpy(), padding=0.0)  # the pocket's bounding box
     return build_scorer("vina", receptor_pdb=receptor, box=box, implicit_hydrogens=True if heavy_atoms else None)
 
 
@@ -73,6 +67,7 @@ class SteeringRun:
     guide: ImportanceGuide | None
     scorer: MoleculeScorer | None
     steering: Steering
+    scores: list[float] = field(default_factory=list)  # of every molecule scored so far, in order
 
     @classmethod
     def build(cls, steering: Steering, heavy_atoms: bool, pocket: MolGraph | None = None,
@@ -92,12 +87,10 @@ class SteeringRun:
     def score_chunk(self, graphs: list[MolGraph]) -> None:
         """Store ``score_<name>`` on the final molecules of one batch (before hydrogens are added)."""
         if self.scorer is not None:
-            annotate(graphs, self.scorer)
+            self.scores.extend(annotate(graphs, self.scorer).tolist())
 
     def finish(self, graphs: list[MolGraph]) -> list[MolGraph]:
         """All molecules, or the best ``keep_top`` fraction of them, best first."""
         if self.steering.keep_top is None or self.scorer is None:
             return graphs
-        key = f"score_{self.scorer.name}"
-        scores = np.array([np.nan if g.props.get(key) in ("", None) else float(g.props[key]) for g in graphs])
-        return keep_top(graphs, scores, self.steering.keep_top)
+        return keep_top(graphs, np.asarray(self.scores), self.steering.keep_top)
