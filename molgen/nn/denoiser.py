@@ -21,6 +21,7 @@ from molgen.chem.vocab import EXTRA_ATOM_FEATURE_DIM, EXTRA_ATOM_FEATURES, NUM_A
 from molgen.config.schema import ModelConfig
 from molgen.nn.aggregate import GraphIndex
 from molgen.nn.context import joint_graph
+from molgen.nn.dense import DenseGraph, dense_geometry
 from molgen.nn.embedding import InputEmbedding, PocketEmbedding, atom_one_hots
 from molgen.nn.eqgat import EQGATLayer
 from molgen.nn.equivariant import EquivariantLayout
@@ -65,9 +66,15 @@ class EQGATDenoiser(nn.Module):
         pocket_cutoff: None = unconditional; else the batch carries a pocket (fixed context, see
             :mod:`molgen.nn.context`) and protein-ligand messages fade out at this distance (Angstrom).
     The output classes are the vocabulary's (:mod:`molgen.chem.vocab`).
+
+    Two implementations of the same maths share every parameter: the dense padded path
+    (:mod:`molgen.nn.dense`, ``path="dense"``, the default wherever it applies: unconditional models
+    with Gaunt or Cartesian messages) and the edge-list reference (``path="reference"``), which the
+    dense one equals to rounding (float64 tests in tests/nn/test_dense.py). ``path=None`` picks dense
+    when supported; :meth:`set_path` switches an existing model.
     """
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, path: str | None = None) -> None:
         super().__init__()
         c = config
         num_layers, scalar_dim, vector_dim, edge_dim = c.num_layers, c.scalar_dim, c.vector_dim, c.edge_dim
@@ -103,6 +110,21 @@ class EQGATDenoiser(nn.Module):
         ])
         atom_out = num_atom_types + num_charges + extra_atom_features
         self.heads = DenoiserHeads(self.layout, scalar_dim, vector_dim, edge_dim, atom_out, NUM_BOND_TYPES)
+        self.dense_supported = (tensor_product == "gaunt" or self.layout.cartesian) and c.pocket_cutoff is None
+        self.path = "reference"
+        self.set_path(path)
+
+    def set_path(self, path: str | None) -> EQGATDenoiser:
+        """Choose the implementation: "dense", "reference", or None (dense where supported). Returns self."""
+        if path is None:
+            path = "dense" if self.dense_supported else "reference"
+        if path not in ("dense", "reference"):
+            raise ValueError(f"path must be 'dense' or 'reference', got {path!r}")
+        if path == "dense" and not self.dense_supported:
+            raise ValueError("the dense path needs Gaunt or Cartesian (lmax = 1) messages and no pocket; e3nn "
+                             "products and pocket-conditioned models run on the reference path")
+        self.path = path
+        return self
 
     def forward(self, batch: MolBatch, t: Tensor) -> DenoiserOutput:
         """Predict the clean molecule from the noisy ``batch`` at times ``t`` [G] in [0, 1].
@@ -115,9 +137,32 @@ class EQGATDenoiser(nn.Module):
             raise ValueError(f"t must have shape [G] = ({g},), got {tuple(t.shape)}")
         if (batch.pocket is not None) != (self.pocket_embed is not None):
             raise ValueError("a pocket-conditioned denoiser needs batch.pocket, an unconditional one takes none")
-        n = batch.pos.shape[0]
         t = t.to(batch.pos.dtype)
         atoms = atom_one_hots(batch, self.num_atom_types, self.num_charges, self.use_extra)
+        if self.path == "dense" and self.pocket_embed is None:
+            return self._forward_dense(batch, t, atoms)
+        return self._forward_reference(batch, t, atoms)
+
+    def _forward_dense(self, batch: MolBatch, t: Tensor, atoms: Tensor) -> DenoiserOutput:
+        """The fast path: every molecule padded to the largest, fully connected edges as [G, n, n] blocks."""
+        graph = DenseGraph.from_ptr(batch.ptr, batch.batch, batch.pos.dtype)
+        pos = graph.nodes(batch.pos)  # [G, n, 3]
+        pos = graph.mask_nodes(pos - graph.graph_mean(pos))
+        s, e = self.embed.forward_dense(graph.nodes(atoms), graph.bond_types(batch.bond_index, batch.bond_types), t)
+        v = pos.new_zeros(*pos.shape[:2], self.vector_dim, self.layout.dim)  # [G, n, C, D]
+        for norm, layer in zip(self.norms, self.layers, strict=True):
+            geom = dense_geometry(pos, graph, self.cutoff, self.sh_fn)  # recomputed from updated pos
+            s, v = norm.forward_dense(s, v, graph)
+            s, v, pos, e = layer.forward_dense(s, v, pos, e, geom, graph)
+        coords, atom_out, bonds = self.heads.forward_dense(s, v, pos, e, graph)
+        atom_logits, charge_logits, extra_logits = self._split_atom_outputs(graph.flat(atom_out))
+        return DenoiserOutput(pos=graph.flat(coords), atom_logits=atom_logits, charge_logits=charge_logits,
+                              edge_index=batch.fully_connected_edges(), bond_logits=graph.edges_to_sparse(bonds),
+                              extra_logits=extra_logits)
+
+    def _forward_reference(self, batch: MolBatch, t: Tensor, atoms: Tensor) -> DenoiserOutput:
+        """The edge-list reference implementation (gathers and scatters over [E] edges)."""
+        g, n = batch.num_graphs, batch.pos.shape[0]
         if self.pocket_embed is None:
             pos = batch.pos - segment_mean(batch.pos, batch.batch, g)[batch.batch]  # [N, 3]
             edge_index = batch.fully_connected_edges()  # [2, E]

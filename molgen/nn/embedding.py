@@ -71,6 +71,17 @@ class InputEmbedding(nn.Module):
         e = self.bond_out(self.bond_in(bonds) + self.bond_time(t_feat)[edge_graph])  # [E, F]
         return s, e
 
+    def forward_dense(self, atoms: Tensor, bond_types: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
+        """Dense layout: atoms [G, n, atom_in], bond_types [G, n, n] long, t [G] -> (s [G, n, S], e [G, n, n, F]).
+
+        The bond one-hot times ``bond_in`` is a lookup of its weight column (the same numbers).
+        """
+        t_feat = self.time(t)  # [G, time_dim]
+        s = self.atom_out(self.atom_in(atoms) + self.atom_time(t_feat)[:, None])  # [G, n, S]
+        bonds = self.bond_in.weight.T[bond_types] + self.bond_in.bias  # [G, n, n, F]
+        e = self.bond_out(bonds + self.bond_time(t_feat)[:, None, None])  # [G, n, n, F]
+        return s, e
+
 
 class PocketEmbedding(nn.Module):
     """Initial scalars [M, S] of pocket atoms: one-hots of element, residue type and backbone flag, plus time."""

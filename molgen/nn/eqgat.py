@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from molgen.nn.aggregate import GraphIndex
+from molgen.nn.dense import DenseGeometry, DenseGraph, masked_softmax
 from molgen.nn.equivariant import EquivariantLayout, GatedEquivariantUpdate
 from molgen.nn.gaunt_messages import SelfInteraction
 from molgen.nn.geometry import EdgeGeometry
@@ -83,7 +84,50 @@ class EQGATLayer(nn.Module):
         s, v = s + ds, v + dv
         pos = pos + self.pos_norm(dpos, graph.batch, graph.num_graphs)
         e = self.edge_post(F.silu(de + e))
+        ds, dv = self._node_update(s, v)
+        return s + ds, v + dv, pos, e
+
+    def _node_update(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Gated update (+ self-interaction) of the atoms: s [..., S], v [..., C, D] with any leading dims."""
+        lead = s.shape[:-1]
+        s, v = s.reshape(-1, s.shape[-1]), v.reshape(-1, *v.shape[-2:])
         ds, dv = self.update(s, v)
         if self.self_interaction is not None:
             dv = dv + self.self_interaction(v)
+        return ds.reshape(*lead, -1), dv.reshape(*lead, *dv.shape[-2:])
+
+    def forward_dense(self, s: Tensor, v: Tensor, pos: Tensor, e: Tensor, geom: DenseGeometry,
+                      graph: DenseGraph) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The same layer on the dense layout (:mod:`molgen.nn.dense`): s [G, n, S], v [G, n, C, D],
+        pos [G, n, 3], e [G, n, n, F] -> updated (s, v, pos, e); padded rows stay finite, pos padded rows 0.
+
+        The edge MLP's first linear map is applied to its input blocks separately (atoms once per atom,
+        not once per edge): the same affine map, regrouped.
+        """
+        e = self.edge_pre(e)  # [G, n, n, F]
+        pos_len = torch.sqrt(pos.pow(2).sum(dim=-1, keepdim=True).clamp(min=1e-6))  # [G, n, 1]
+        hidden = self._edge_hidden(s, pos_len, geom, e)  # [G, n, n, S]
+        logits, msg_w, gate, de = self.edge_mlp[2](self.edge_mlp[1](hidden)).split(
+            [self.scalar_dim, self.num_msg_weights, 1, self.edge_dim], dim=-1)
+        env = geom.envelope.unsqueeze(-1)  # [G, n, n, 1], zero on non-edges
+        attention = masked_softmax(logits, graph.pair) * env  # [G, n, n, S]
+        ds = (attention * self.scalar_value(s).unsqueeze(1)).sum(dim=2)  # [G, n, S]
+        dv = self.messages.forward_dense(msg_w * env, v, geom, graph)  # [G, n, C, D]
+        dpos = (gate * env * geom.rel).sum(dim=2) / graph.in_degree  # [G, n, 3]
+        s, v = s + ds, v + dv
+        pos = pos + self.pos_norm.forward_dense(dpos, graph)
+        e = self.edge_post(F.silu(de + e))
+        ds, dv = self._node_update(s, v)
         return s + ds, v + dv, pos, e
+
+    def _edge_hidden(self, s: Tensor, pos_len: Tensor, geom: DenseGeometry, e: Tensor) -> Tensor:
+        """First linear map of the edge MLP on [s_dst, s_src, dist, dot, e, |p_dst|, |p_src|], by blocks."""
+        first: nn.Linear = self.edge_mlp[0]
+        w, k = first.weight, self.scalar_dim  # w [S, 2S + F + 4]
+        f = self.edge_dim
+        w_dst, w_src, w_dist, w_dot = w[:, :k], w[:, k:2 * k], w[:, 2 * k], w[:, 2 * k + 1]
+        w_e, w_len_dst, w_len_src = w[:, 2 * k + 2:2 * k + 2 + f], w[:, 2 * k + 2 + f], w[:, 2 * k + 3 + f]
+        node_dst = s @ w_dst.T + pos_len * w_len_dst + first.bias  # [G, n, S]
+        node_src = s @ w_src.T + pos_len * w_len_src  # [G, n, S]
+        pair = geom.dist.unsqueeze(-1) * w_dist + geom.dot.unsqueeze(-1) * w_dot + e @ w_e.T  # [G, n, n, S]
+        return pair + node_dst.unsqueeze(2) + node_src.unsqueeze(1)

@@ -60,6 +60,10 @@ class EquivariantLayout:
         parts = [v[..., a:b] * gate[:, k * channels:(k + 1) * channels, None] for k, (a, b) in enumerate(self.blocks)]
         return torch.cat(parts, dim=-1)
 
+    def component_block(self) -> Tensor:
+        """[D] long: the block (degree) of every component."""
+        return torch.repeat_interleave(torch.arange(len(self.blocks)), torch.tensor([b - a for a, b in self.blocks]))
+
     def cartesian_l1(self, v: Tensor) -> Tensor:
         """The l = 1 block [..., C, 3], proportional to Cartesian (x, y, z) vectors."""
         a, b = self.l1_block
@@ -67,7 +71,11 @@ class EquivariantLayout:
 
 
 class EquivariantLinear(nn.Module):
-    """Channel mixing v [N, C_in, D] -> [N, C_out, D], one bias-free weight per degree block."""
+    """Channel mixing v [..., C_in, D] -> [..., C_out, D], one bias-free weight per degree block.
+
+    ``out[..., o, d] = sum_c v[..., c, d] W[block(d), c, o]``, computed as one batched matrix product
+    over the D components (each component's [rows, C_in] @ [C_in, C_out]).
+    """
 
     def __init__(self, layout: EquivariantLayout, in_channels: int, out_channels: int) -> None:
         super().__init__()
@@ -75,13 +83,14 @@ class EquivariantLinear(nn.Module):
         num_blocks = len(layout.blocks)
         bound = 1.0 / math.sqrt(in_channels)
         self.weight = nn.Parameter(torch.empty(num_blocks, in_channels, out_channels).uniform_(-bound, bound))
+        self.register_buffer("component_block", layout.component_block(), persistent=False)
 
     def forward(self, v: Tensor) -> Tensor:
-        if len(self.layout.blocks) == 1:
-            return torch.einsum("ncd,co->nod", v, self.weight[0])
-        parts = [torch.einsum("ncd,co->nod", v[..., a:b], self.weight[k])
-                 for k, (a, b) in enumerate(self.layout.blocks)]
-        return torch.cat(parts, dim=-1)
+        lead, (channels, dim) = v.shape[:-2], v.shape[-2:]
+        rows = v.reshape(-1, channels, dim).permute(2, 0, 1)  # [D, R, C_in]
+        weight = self.weight[0].expand(dim, -1, -1) if len(self.layout.blocks) == 1 else \
+            self.weight[self.component_block]  # [D, C_in, C_out]
+        return torch.bmm(rows, weight).permute(1, 2, 0).reshape(*lead, -1, dim)  # [..., C_out, D]
 
 
 class GatedEquivariantUpdate(nn.Module):
@@ -99,6 +108,9 @@ class GatedEquivariantUpdate(nn.Module):
         self.eps = eps
         num_gates = vector_dim * len(layout.blocks)
         self.num_gates = num_gates
+        self.register_buffer("component_block", layout.component_block(), persistent=False)
+        self.register_buffer("block_sum", nn.functional.one_hot(layout.component_block()).to(torch.get_default_dtype()),
+                             persistent=False)  # [D, blocks]
         self.norm_proj = EquivariantLinear(layout, vector_dim, vector_dim)
         self.value_proj = EquivariantLinear(layout, vector_dim, vector_dim)
         in_dim = scalar_dim + num_gates
@@ -112,8 +124,10 @@ class GatedEquivariantUpdate(nn.Module):
 
     def forward(self, s: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Return the updates (ds [N, S], dv [N, C, D])."""
-        sq = self.layout.degree_sq_norms(self.norm_proj(v)).clamp(min=self.eps)  # [N, C * blocks]
+        w = self.norm_proj(v)
+        sq = ((w * w) @ self.block_sum.to(w.dtype)).transpose(-1, -2).flatten(-2).clamp(min=self.eps)  # [N, blocks * C]
         out = self.scalar_mlp(torch.cat([s, sq], dim=-1))
         gate, ds = out.split([self.num_gates, out.shape[-1] - self.num_gates], dim=-1)
-        dv = self.out_proj(self.layout.scale_blocks(self.value_proj(v), gate))
+        gate = gate.unflatten(-1, (-1, self.vector_dim)).transpose(-1, -2)[..., self.component_block]  # [N, C, D]
+        dv = self.out_proj(self.value_proj(v) * gate)
         return ds, dv

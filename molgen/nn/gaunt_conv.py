@@ -71,6 +71,15 @@ class GauntConv(ExactBuffers):
         factor = torch.cat([factor[..., :1], factor[..., 1:] * (norm[:, :, None] > 0)], dim=-1)
         return (edge_weights * factor) @ legendre.transpose(1, 2)  # [E, C|1, P]
 
+    def edge_filter_dense(self, edge_vec: Tensor, edge_weights: Tensor) -> Tensor:
+        """[..., 3], [..., Lf+1] (one weight per degree, shared by the channels) -> [..., P]: :meth:`edge_filter`
+        for any leading shape, as a sum over degrees instead of one tiny matrix product per edge."""
+        norm = edge_vec.norm(dim=-1, keepdim=True)  # [..., 1]
+        unit = edge_vec / norm.clamp_min(torch.finfo(edge_vec.dtype).tiny)
+        legendre = legendre_series(self.lmax_filter, unit @ self.points.T)  # [..., P, Lf+1]
+        factor = torch.cat([self.degree_factor[:1].expand_as(norm), self.degree_factor[1:] * (norm > 0)], dim=-1)
+        return (legendre * (edge_weights * factor).unsqueeze(-2)).sum(dim=-1)  # [..., P]
+
     def forward(
         self,
         x: Tensor,

@@ -22,6 +22,7 @@ from e3nn import o3
 from torch import Tensor, nn
 
 from molgen.nn.aggregate import GraphIndex, filter_sum, incoming_mean, value_sum
+from molgen.nn.dense import DenseGeometry, DenseGraph, dense_filter_sum, dense_value_sum
 from molgen.nn.equivariant import EquivariantLayout, EquivariantLinear
 from molgen.nn.gaunt import GauntTensorProduct, cross_product_path
 from molgen.nn.gaunt_conv import GauntConv
@@ -90,6 +91,15 @@ class GauntEdgeConv(nn.Module):
         grid = graph.sparse_nodes((a @ nodes).permute(0, 2, 3, 1))  # [N, C, P]
         return self.conv.weight_out(grid @ self.conv.from_grid)
 
+    def forward_dense(self, x: Tensor, geom: DenseGeometry, weight: Tensor) -> Tensor:
+        """Dense layout: x [G, n, C, K], weight [G, n, n, L+1] (zero on non-edges) -> sums [G, n, C, K]."""
+        g, n = x.shape[:2]
+        weight = weight * (geom.dist / (1.0 + geom.dist)).unsqueeze(-1)  # the radial factor of geom.sh
+        a = self.conv.edge_filter_dense(geom.rel, weight).permute(0, 3, 1, 2)  # [G, P, n_dst, n_src]
+        nodes = self.conv.node_to_grid(x.flatten(0, 1)).view(g, n, x.shape[2], -1).permute(0, 3, 1, 2)  # [G, P, n, C]
+        grid = (a @ nodes).permute(0, 2, 3, 1)  # [G, n, C, P]
+        return self.conv.weight_out(grid @ self.conv.from_grid)
+
 
 class E3nnEdgeConv(nn.Module):
     """The same messages with e3nn, per edge: sum_src TP_uvu(x_src, w_e,l Y_l(r_e)) -> [N, C, K] (benchmark only)."""
@@ -154,6 +164,24 @@ class IrrepsMessages(nn.Module):
             total = torch.cat([total[..., :a], total[..., a:b] + cross, total[..., b:]], dim=-1)
         total = total + self.conv(value, geom, parts.pop(0), edge_index, graph)
         return incoming_mean(total, edge_index)
+
+    def forward_dense(self, w: Tensor, v: Tensor, geom: DenseGeometry, graph: DenseGraph) -> Tensor:
+        """Dense layout: w [G, n, n, num_weights] (zero on non-edges), v [G, n, C, K] -> mean message [G, n, C, K]."""
+        if geom.sh is None:
+            raise ValueError("irreps messages need the spherical harmonics of the edge directions (geom.sh)")
+        parts = list(w.split(self.split, dim=-1))
+        w_filter = parts.pop(0).unflatten(-1, (self.layout.lmax + 1, self.vector_dim))  # [G, n, n, L+1, C]
+        total = dense_filter_sum(w_filter, geom.sh, self.layout.blocks)  # [G, n, C, K]
+        if self.value is None or self.conv is None:
+            return total / graph.in_degree.unsqueeze(-1)
+        value = self.value(v.flatten(0, 1)).unflatten(0, v.shape[:2])  # [G, n, C, K]
+        total = total + dense_value_sum(parts.pop(0), value)
+        if self.use_cross_product:
+            a, b = self.layout.l1_block
+            cross = cross_product_path(v[..., a:b], dense_value_sum(parts.pop(0), v[..., a:b]))
+            total = torch.cat([total[..., :a], total[..., a:b] + cross, total[..., b:]], dim=-1)
+        total = total + self.conv.forward_dense(value, geom, parts.pop(0))
+        return total / graph.in_degree.unsqueeze(-1)
 
 
 class SelfInteraction(nn.Module):

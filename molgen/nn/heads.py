@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from molgen.nn.dense import DenseGraph
 from molgen.nn.equivariant import EquivariantLayout
 from molgen.nn.scatter import segment_mean
 
@@ -48,3 +49,19 @@ class DenoiserHeads(nn.Module):
         bonds = self.bond_out(F.silu(self.bond_hidden(torch.cat([pair, sq_dist], dim=-1))))  # [E, num_bond_types]
         return coords, self.atoms(s), bonds
 
+
+    def forward_dense(self, s: Tensor, v: Tensor, pos: Tensor, e: Tensor, graph: DenseGraph,
+                      center: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+        """Dense layout: s [G, n, S], v [G, n, C, D], pos [G, n, 3], e [G, n, n, F] ->
+        (pos [G, n, 3], atom-level logits [G, n, atom_out], bond logits [G, n, n, num_bond_types])."""
+        s = self.shared(s)
+        l1 = self.layout.cartesian_l1(v)  # [G, n, C, 3]
+        coords = pos + self.coords(l1.transpose(-1, -2)).squeeze(-1)  # [G, n, 3]
+        if center:
+            coords = coords - graph.graph_mean(coords)
+        diff = coords.unsqueeze(2) - coords.unsqueeze(1)  # [G, n, n, 3]
+        sq_dist = diff.pow(2).sum(dim=-1, keepdim=True)  # [G, n, n, 1]
+        e_sym = 0.5 * (e + e.transpose(1, 2))  # [G, n, n, F]
+        pair = s.unsqueeze(2) + s.unsqueeze(1) + self.bond_edge(e_sym)  # [G, n, n, S]
+        bonds = self.bond_out(F.silu(self.bond_hidden(torch.cat([pair, sq_dist], dim=-1))))
+        return coords, self.atoms(s), bonds

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from molgen.nn.aggregate import GraphIndex, filter_sum, incoming_mean, value_sum
+from molgen.nn.dense import DenseGeometry, DenseGraph, dense_filter_sum, dense_value_sum
 from molgen.nn.equivariant import EquivariantLayout, EquivariantLinear
 from molgen.nn.gaunt_messages import IrrepsMessages
 from molgen.nn.geometry import EdgeGeometry
@@ -42,6 +43,16 @@ class CartesianMessages(nn.Module):
         if self.use_cross_product:
             total = total + torch.linalg.cross(v, value_sum(w[:, 2], v, edge_index, graph), dim=-1)
         return incoming_mean(total, edge_index)
+
+    def forward_dense(self, w: Tensor, v: Tensor, geom: DenseGeometry, graph: DenseGraph) -> Tensor:
+        """Dense layout: w [G, n, n, k * C] (zero on non-edges), v [G, n, C, 3] -> mean message [G, n, C, 3]."""
+        w = w.unflatten(-1, (self.num_blocks, self.vector_dim))  # [G, n, n, k, C]
+        total = dense_filter_sum(w[..., :1, :], geom.rel, [(0, 3)])  # [G, n, C, 3]
+        if self.value is not None:
+            total = total + dense_value_sum(w[..., 1, :], self.value(v.flatten(0, 1)).unflatten(0, v.shape[:2]))
+        if self.use_cross_product:
+            total = total + torch.linalg.cross(v, dense_value_sum(w[..., 2, :], v), dim=-1)
+        return total / graph.in_degree.unsqueeze(-1)
 
 
 def build_messages(layout: EquivariantLayout, vector_dim: int, has_v_in: bool, tensor_product: str,

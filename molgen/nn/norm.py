@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from molgen.nn.dense import DenseGraph
 from molgen.nn.scatter import segment_mean
 
 
@@ -36,6 +37,15 @@ class MoleculeLayerNorm(nn.Module):
         v = v / v_scale[batch].unsqueeze(-1)
         return s, v
 
+    def forward_dense(self, s: Tensor, v: Tensor, graph: DenseGraph) -> tuple[Tensor, Tensor]:
+        """Dense layout: s [G, n, S], v [G, n, C, D]; statistics over the real atoms of each molecule."""
+        s = s - graph.graph_mean(s.mean(dim=-1, keepdim=True))  # [G, n, S]
+        var = graph.graph_mean((s * s).mean(dim=-1, keepdim=True))  # [G, 1, 1]
+        s = s / torch.sqrt(var + self.eps) * self.weight + self.bias
+        sq_norm = (v * v).sum(dim=-1).mean(dim=-1, keepdim=True)  # [G, n, 1]
+        v = v / torch.sqrt(graph.graph_mean(sq_norm) + self.eps).unsqueeze(-1)
+        return s, v
+
 
 class PositionUpdateNorm(nn.Module):
     """Scale a coordinate update dp [N, 3] by a learnt factor over its mean norm in the molecule."""
@@ -49,3 +59,8 @@ class PositionUpdateNorm(nn.Module):
         norm = torch.linalg.vector_norm(dp, dim=-1, keepdim=True)  # [N, 1]
         mean_norm = segment_mean(norm, batch, num_graphs)  # [G, 1]
         return self.weight * dp / (mean_norm[batch] + self.eps)
+
+    def forward_dense(self, dp: Tensor, graph: DenseGraph) -> Tensor:
+        """Dense layout: dp [G, n, 3] (zero on padded rows) -> [G, n, 3]."""
+        mean_norm = graph.graph_mean(torch.linalg.vector_norm(dp, dim=-1, keepdim=True))  # [G, 1, 1]
+        return self.weight * dp / (mean_norm + self.eps)

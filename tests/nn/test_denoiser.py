@@ -73,11 +73,14 @@ def moved(batch: MolBatch, pos: torch.Tensor) -> MolBatch:
                     bond_types=batch.bond_types, batch=batch.batch, ptr=batch.ptr)
 
 
-@pytest.fixture(scope="module", params=[(1, False), (1, True), (2, False), (2, True)], ids=lambda p: f"L{p[0]}x{p[1]}")
+@pytest.fixture(scope="module", params=[(lmax, cross, path) for lmax in (1, 2) for cross in (False, True)
+                                        for path in ("dense", "reference")],
+                ids=lambda p: f"L{p[0]}x{p[1]}-{p[2]}")
 def model(request) -> EQGATDenoiser:
+    """Every shape test and the equivariance tests run on both implementations (dense fast path, reference)."""
     torch.manual_seed(0)
-    lmax, cross = request.param
-    return EQGATDenoiser(ModelConfig(**TINY, lmax=lmax, use_cross_product=cross)).double().eval()
+    lmax, cross, path = request.param
+    return EQGATDenoiser(ModelConfig(**TINY, lmax=lmax, use_cross_product=cross), path=path).double().eval()
 
 
 def test_output_contract_shapes_and_centring(model: EQGATDenoiser) -> None:

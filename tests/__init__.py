@@ -1,0 +1,1 @@
+"""molgen test-suite (a package, so that ``tests.nn...`` helpers resolve here and not to a site-packages ``tests``)."""
