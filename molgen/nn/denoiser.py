@@ -149,16 +149,21 @@ class EQGATDenoiser(nn.Module):
         pos = graph.nodes(batch.pos)  # [G, n, 3]
         pos = graph.mask_nodes(pos - graph.graph_mean(pos))
         s, e = self.embed.forward_dense(graph.nodes(atoms), graph.bond_types(batch.bond_index, batch.bond_types), t)
+        coords, atom_out, bonds = self._dense_core(s, e, pos, graph)
+        atom_logits, charge_logits, extra_logits = self._split_atom_outputs(graph.flat(atom_out))
+        return DenoiserOutput(pos=graph.flat(coords), atom_logits=atom_logits, charge_logits=charge_logits,
+                              edge_index=batch.fully_connected_edges(), bond_logits=graph.edges_to_sparse(bonds),
+                              extra_logits=extra_logits)
+
+    def _dense_core(self, s: Tensor, e: Tensor, pos: Tensor, graph: DenseGraph) -> tuple[Tensor, Tensor, Tensor]:
+        """Layers and heads on the padded tensors: s [G, n, S], e [G, n, n, B], pos [G, n, 3] ->
+        (coords [G, n, 3], atom outputs [G, n, A], bond logits [G, n, n, K])."""
         v = pos.new_zeros(*pos.shape[:2], self.vector_dim, self.layout.dim)  # [G, n, C, D]
         for norm, layer in zip(self.norms, self.layers, strict=True):
             geom = dense_geometry(pos, graph, self.cutoff, self.sh_fn)  # recomputed from updated pos
             s, v = norm.forward_dense(s, v, graph)
             s, v, pos, e = layer.forward_dense(s, v, pos, e, geom, graph)
-        coords, atom_out, bonds = self.heads.forward_dense(s, v, pos, e, graph)
-        atom_logits, charge_logits, extra_logits = self._split_atom_outputs(graph.flat(atom_out))
-        return DenoiserOutput(pos=graph.flat(coords), atom_logits=atom_logits, charge_logits=charge_logits,
-                              edge_index=batch.fully_connected_edges(), bond_logits=graph.edges_to_sparse(bonds),
-                              extra_logits=extra_logits)
+        return self.heads.forward_dense(s, v, pos, e, graph)
 
     def _forward_reference(self, batch: MolBatch, t: Tensor, atoms: Tensor) -> DenoiserOutput:
         """The edge-list reference implementation (gathers and scatters over [E] edges)."""

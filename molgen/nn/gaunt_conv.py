@@ -20,7 +20,7 @@ from torch import Tensor
 
 from molgen.nn.gaunt import DegreeWeights, ExactBuffers, check_irreps
 from molgen.nn.gaunt_grid import grid_pair
-from molgen.nn.so3 import irreps_string, legendre_series, sphere_grid
+from molgen.nn.so3 import degree_of_component, irreps_string, legendre_series, sphere_grid, spherical_harmonics
 
 
 class GauntConv(ExactBuffers):
@@ -48,6 +48,9 @@ class GauntConv(ExactBuffers):
         self.register_exact("from_grid", grid_pair(degree, lmax_out)[1])  # [P, K_out]
         self.register_exact("points", points)  # [P, 3]
         self.register_exact("degree_factor", 2.0 * np.arange(lmax_filter + 1) + 1)  # [Lf+1]
+        harmonics = spherical_harmonics(lmax_filter, torch.tensor(points, dtype=torch.float64))  # [P, Kf]
+        self.register_exact("grid_harmonics", harmonics.T.contiguous().numpy())  # [Kf, P]
+        self.register_buffer("filter_degree", degree_of_component(lmax_filter), persistent=False)  # [Kf]
 
     def node_to_grid(self, x: Tensor) -> Tensor:
         """[N, C, (Lin+1)^2] -> [N, C, P]: weighted node features on the grid (reusable across calls)."""
@@ -71,14 +74,14 @@ class GauntConv(ExactBuffers):
         factor = torch.cat([factor[..., :1], factor[..., 1:] * (norm[:, :, None] > 0)], dim=-1)
         return (edge_weights * factor) @ legendre.transpose(1, 2)  # [E, C|1, P]
 
-    def edge_filter_dense(self, edge_vec: Tensor, edge_weights: Tensor) -> Tensor:
-        """[..., 3], [..., Lf+1] (one weight per degree, shared by the channels) -> [..., P]: :meth:`edge_filter`
-        for any leading shape, as a sum over degrees instead of one tiny matrix product per edge."""
-        norm = edge_vec.norm(dim=-1, keepdim=True)  # [..., 1]
-        unit = edge_vec / norm.clamp_min(torch.finfo(edge_vec.dtype).tiny)
-        legendre = legendre_series(self.lmax_filter, unit @ self.points.T)  # [..., P, Lf+1]
-        factor = torch.cat([self.degree_factor[:1].expand_as(norm), self.degree_factor[1:] * (norm > 0)], dim=-1)
-        return (legendre * (edge_weights * factor).unsqueeze(-2)).sum(dim=-1)  # [..., P]
+    def edge_filter_from_harmonics(self, sh: Tensor, edge_weights: Tensor) -> Tensor:
+        """[..., Kf] harmonics of the edge directions (times any radial factor), [..., Lf+1] weights per degree
+        (shared by the channels) -> [..., P]: the filter of :meth:`edge_filter` for any leading shape.
+
+        By the addition theorem ``sum_m Y_lm(r) Y_lm(u_p) = (2l + 1) P_l(r . u_p)`` the filter is one
+        matrix product ``(sh * w[degree]) @ Y(u)`` [Kf, P]; a zero vector (sh = (1, 0, ...)) keeps l = 0.
+        """
+        return (sh * edge_weights[..., self.filter_degree]) @ self.grid_harmonics  # [..., P]
 
     def forward(
         self,

@@ -94,8 +94,10 @@ class GauntEdgeConv(nn.Module):
     def forward_dense(self, x: Tensor, geom: DenseGeometry, weight: Tensor) -> Tensor:
         """Dense layout: x [G, n, C, K], weight [G, n, n, L+1] (zero on non-edges) -> sums [G, n, C, K]."""
         g, n = x.shape[:2]
-        weight = weight * (geom.dist / (1.0 + geom.dist)).unsqueeze(-1)  # the radial factor of geom.sh
-        a = self.conv.edge_filter_dense(geom.rel, weight).permute(0, 3, 1, 2)  # [G, P, n_dst, n_src]
+        if geom.sh is None:
+            raise ValueError("the Gaunt convolution needs the spherical harmonics of the edge directions (geom.sh)")
+        # geom.sh carries the radial factor dist / (1 + dist) that the reference applies to the weights
+        a = self.conv.edge_filter_from_harmonics(geom.sh, weight).permute(0, 3, 1, 2)  # [G, P, n_dst, n_src]
         nodes = self.conv.node_to_grid(x.flatten(0, 1)).view(g, n, x.shape[2], -1).permute(0, 3, 1, 2)  # [G, P, n, C]
         grid = (a @ nodes).permute(0, 2, 3, 1)  # [G, n, C, P]
         return self.conv.weight_out(grid @ self.conv.from_grid)

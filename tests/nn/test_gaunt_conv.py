@@ -89,3 +89,19 @@ def test_bad_edge_weights_shape():
     conv, x, edge_vec, weights, src, _ = _setup()
     with pytest.raises(ValueError, match="edge_weights must be"):
         conv(x, edge_vec, weights[:, :, :2], src)
+
+
+@pytest.mark.parametrize("lmax", [1, 2, 3])
+def test_filter_from_harmonics_equals_legendre_filter(lmax):
+    """The addition-theorem filter (sh * w) @ Y(u) equals the Legendre-series one, zero vectors included."""
+    conv = GauntConv(lmax, lmax, lmax, 1).double()
+    gen = torch.Generator().manual_seed(lmax)
+    vec = torch.randn(40, 3, generator=gen, dtype=torch.float64) * 2.0
+    vec[3] = 0.0
+    weights = torch.randn(40, 1, lmax + 1, generator=gen, dtype=torch.float64)
+    scale = vec.norm(dim=-1, keepdim=True) / (1.0 + vec.norm(dim=-1, keepdim=True))
+    expected = conv.edge_filter(vec, weights * scale[:, :, None])[:, 0]  # [E, P]
+    sh = spherical_harmonics(lmax, vec) * scale  # as DenseGeometry.sh carries it
+    got = conv.edge_filter_from_harmonics(sh, weights[:, 0])
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    assert got[3].std() < 1e-12  # a zero vector keeps only the isotropic term
