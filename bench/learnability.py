@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 from rdkit import Chem, rdBase
 
-from molgen.chem.featurize import canonical_smiles, reconstruct_mol
+from molgen.chem.featurize import reconstruct_mol
+from molgen.chem.sanitize import canonical_smiles
 from molgen.config.load import load_config
 from molgen.data.custom import build_custom
 from molgen.data.template import ProcessedDataset

@@ -29,9 +29,7 @@ from rdkit import Chem
 from molgen.chem.featurize import reconstruct_mol
 from molgen.eval import evaluate_molecules
 from molgen.eval.group import EvalOptions
-from molgen.generate import load
-from molgen.generate.pocket import pocket_from_pdb
-from molgen.generate.steering import Steering
+from molgen.generate import Guidance, PocketContext, SampleOptions, load
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -65,11 +63,11 @@ def quality(graphs: list, receptor: Path, reference: Path) -> dict:
 
 def run_pocket(model, name: str, args: argparse.Namespace, guide: str | None = None) -> dict:
     pdb, ref = (SHARED / p for p in POCKETS[name])
-    pocket = pocket_from_pdb(pdb, ref_ligand=ref)
+    context = PocketContext.from_pdb(pdb, ref_ligand=ref)
+    pocket = context.graph
     start = time.perf_counter()
-    kwargs = {"receptor": pdb, "steering": Steering(guide=guide, every=args.guide_every)}
-    graphs = model.sample(args.num, steps=args.steps, seed=args.seed, batch_size=args.batch_size, pocket=pocket,
-                          **kwargs)
+    graphs = model.sample(SampleOptions(num=args.num, steps=args.steps, seed=args.seed, batch_size=args.batch_size,
+                                        pocket=context, guidance=Guidance(guide=guide, every=args.guide_every)))
     seconds = time.perf_counter() - start
     sizes = [g.num_atoms for g in graphs]
     return {"pocket": name, "pocket_atoms": pocket.num_atoms, "num": args.num, "steps": args.steps,

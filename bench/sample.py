@@ -21,7 +21,8 @@ import torch
 from molgen.chem.featurize import reconstruct_mol
 from molgen.config.load import load_config
 from molgen.diffusion.marginals import Marginals
-from molgen.generate import MoleculeGenerator, build_denoiser, build_diffusion, load
+from molgen.generate import MoleculeGenerator, load
+from molgen.model import build_denoiser, build_diffusion
 
 STEPS = (500, 100, 50)
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,11 +4,12 @@ The notebook API (each call is what the matching CLI command runs)::
 
     import molgen
     model = molgen.load("checkpoints/qm9_small_cpu.ckpt")       # molgen sample --ckpt
-    mols = model.sample(100, steps=100, atoms=None, seed=0)     # list[MolGraph]
+    mols = model.sample(100, steps=100, seed=0)                 # list[MolGraph]; or model.sample(SampleOptions(...))
     molgen.write_sdf(mols, "samples.sdf")                       # --out samples.sdf
     metrics = molgen.evaluate(mols, reference=None)             # molgen evaluate (or a path to an SDF)
 
-Submodules are imported only when used, so ``import molgen`` stays cheap.
+Submodules are imported only when used, so ``import molgen`` stays cheap. The version is the installed
+package's (``pyproject.toml`` is the one place it is written).
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__version__ = "0.1.0"
-__all__ = ["evaluate", "load", "write_sdf"]
+__all__ = ["__version__", "evaluate", "load", "write_sdf"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("molgen")
+    raise AttributeError(f"module 'molgen' has no attribute {name!r}")
 
 
 def load(path: str | os.PathLike, device: str = "cpu") -> Any:

@@ -30,7 +30,7 @@ def time_training_step(config: Any, marginals: Any, batch: Any, device: Any, bf1
     """Median wall time of one optimizer step of ``config``'s model on ``batch`` (see the module docstring)."""
     import torch
 
-    from molgen.generate.model import build_denoiser, build_diffusion
+    from molgen.model import build_denoiser, build_diffusion
 
     torch.manual_seed(seed)
     denoiser = build_denoiser(config).to(device).train()
@@ -74,7 +74,7 @@ def step_timings(config: Any, marginals: Any, batch: Any, device: Any, args: arg
     """Every arm of :data:`ARMS` in every precision of :data:`PRECISIONS`; a failure is recorded, not raised."""
     import torch
 
-    from molgen.generate.model import build_denoiser
+    from molgen.model import build_denoiser
 
     out: dict[str, Any] = {"batch": {"molecules": batch.num_graphs, "atoms": int(batch.ptr[-1]),
                                      "bonds": int(batch.bond_types.numel())},

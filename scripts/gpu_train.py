@@ -6,11 +6,11 @@
    loss of :meth:`MolecularDiffusion.training_loss`, as in training) of L = 1 (EQGAT-diff's vectors), Gaunt
    L = 2 and e3nn L = 2 models of the training model's sizes on one batch of real training molecules, in
    fp32 and under bf16 autocast: median of ``--timing-steps`` after ``--warmup`` steps, peak memory on CUDA;
-2. trains configs/demo.yaml's model (Gaunt L = 2, the winner of bench/RESULTS.md's equal-wall-clock study) at
-   a larger size (``--layers/--scalar-dim/--vector-dim/--edge-dim``) with ``--batch-size`` molecules per
-   step and ``--precision`` (default ``bf16-mixed``) through :func:`molgen.training.train.train`, for the
-   wall-clock budget that is left (``--budget-minutes`` counts from the start of this script, minus
-   ``--reserve-minutes`` for what follows), keeping wall-clock snapshots; if the Gaunt step failed under
+2. trains the model of ``--config`` (configs/gpu_train.yaml: configs/demo.yaml's Gaunt L = 2, the winner of
+   bench/RESULTS.md's equal-wall-clock study, at a larger size, 512 molecules per step, ``bf16-mixed``) with
+   its trailing ``key=value`` overrides through :func:`molgen.training.train.train`, for the wall-clock budget
+   that is left (``--budget-minutes`` counts from the start of this script, minus ``--reserve-minutes`` for
+   what follows), keeping wall-clock snapshots; if the Gaunt step failed under
    bf16 in 1., it trains in ``32-true`` instead and says why (``precision_fallback``);
 3. samples ``--num-samples`` molecules with ``--sample-steps`` reverse jumps from the final checkpoint (EMA
    weights; the same sizes and seeds as ``molgen sample``) and keeps the heavy-atom graphs.
@@ -22,21 +22,22 @@ no optimizer state: for ``molgen sample``/``molgen.load``, not ``--resume``), ``
 log) and ``samples.npz`` (the sampled heavy-atom graphs: ``pos``, ``atom_types``, ``charges``, ``atom_ptr``,
 ``bond_index`` (local, i < j), ``bond_types``, ``bond_ptr``; read with ``numpy.load(allow_pickle=False)``).
 
-The device image has no RDKit, and molgen's training and sampling modules import it at module level (for
-functions this run never calls: SDF writing, hydrogens, evaluation). When ``import rdkit`` fails, ``run``
-installs an import-only stand-in: imports succeed, and once molgen is imported every call into RDKit
-raises ``RuntimeError``, so nothing is silently computed without it. Hence samples are kept as graphs, and
-their hydrogens, SDF and quality are made here, on CPU, with RDKit (``finish``)::
+The device image has no RDKit, and training and plain sampling need none (``tests/test_layers.py`` checks
+that they never import it: molgen imports RDKit only where a function uses it). Hence samples are kept as
+graphs, and their hydrogens, SDF and quality are made here, on CPU, with RDKit (``finish``)::
 
     python scripts/gpu_train.py finish /work/.device/.../files --out runs/gpu_finish     # samples.sdf
     molgen evaluate runs/gpu_finish/samples.sdf --reference qm9_noh --metrics standard --out runs/gpu_finish/eval
 
 ``finish --evaluate`` also scores them (``basic`` metrics) into ``runs/gpu_finish/gpu_train.json``.
 
-    python scripts/gpu_train.py run --out runs/gpu_out --dataset qm9_noh_gpu --budget-minutes 8 [key=value ...]
+    python scripts/gpu_train.py run --out runs/gpu_out --budget-minutes 8 [key=value ...]
 
-Trailing ``key=value`` items are dotted config overrides (``molgen.config``), applied last. The data set is
-a processed dataset; ``scripts/export_train_subset.py`` makes a copy small enough to carry to the device.
+Trailing ``key=value`` items are dotted config overrides (``molgen.config``, e.g. ``model.num_layers=4
+batching.batch_size=256 dataset.name=qm9_noh_gpu``), applied last; the script itself sets only what depends
+on the run (accelerator, output folder, minutes, snapshots, loader workers). The seed of the timings and of
+sampling is ``trainer.seed``. The data set is a processed dataset; ``scripts/export_train_subset.py`` makes a
+copy small enough to carry to the device.
 The last line printed is the JSON.
 """
 
@@ -59,7 +60,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules below
 from gpu_samples import read_samples, save_samples  # noqa: E402
 from gpu_timing import TRAINED_ARM, step_timings, synchronize  # noqa: E402
-from rdkit_stand_in import forbid_rdkit_calls, rdkit_stand_in_if_missing  # noqa: E402
 
 START = time.perf_counter()  # the wall-clock budget counts from here, imports included
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,17 +98,22 @@ def describe_device(device: Any) -> dict:
     return info
 
 
-def versions(stand_in: bool) -> dict:
+def rdkit_version() -> str | None:
+    """The installed RDKit's version, or None where it cannot be imported (the device image)."""
+    try:
+        import rdkit
+    except ImportError:
+        return None
+    return rdkit.__version__
+
+
+def versions() -> dict:
     import e3nn
     import lightning
     import numpy
     import torch
 
-    rdkit = "absent (import-only stand-in)"
-    if not stand_in:
-        import rdkit as rdkit_module
-
-        rdkit = rdkit_module.__version__
+    rdkit = rdkit_version() or "absent (not needed: training and sampling run without it)"
     return {"python": platform.python_version(), "torch": torch.__version__, "lightning": lightning.__version__,
             "e3nn": e3nn.__version__, "numpy": numpy.__version__, "rdkit": rdkit}
 
@@ -119,24 +124,17 @@ def dataloader_workers(requested: int | None, device: Any) -> int:
     return 0 if device.type != "cuda" else max(0, min(8, (os.cpu_count() or 2) - 2))
 
 
-def build_config(args: argparse.Namespace, device: Any, run_dir: Path, *, precision: str,
+def build_config(args: argparse.Namespace, device: Any, run_dir: Path, *, precision: str | None,
                  max_minutes: float | None, snapshots: list[float]) -> Any:
-    """configs/demo.yaml (or ``--config``) at the run's sizes; ``args.overrides`` are applied last."""
+    """``--config`` with what depends on this run (``precision`` None: the config's own), then ``args.overrides``."""
     from molgen.config import load_config
 
     overrides = [
-        f"dataset.root={args.root}", f"dataset.name={args.dataset}",
         f"dataset.num_workers={dataloader_workers(args.workers, device)}",
-        f"model.num_layers={args.layers}", f"model.scalar_dim={args.scalar_dim}",
-        f"model.vector_dim={args.vector_dim}", f"model.edge_dim={args.edge_dim}",
-        "model.lmax=2", "model.tensor_product=gaunt",
-        "batching.mode=fixed", f"batching.batch_size={args.batch_size}",
         f"trainer.accelerator={'gpu' if device.type == 'cuda' else 'cpu'}", "trainer.devices=1",
-        f"trainer.precision={precision}", f"trainer.output_dir={run_dir}",
-        f"trainer.checkpoint_every={args.checkpoint_every}", f"trainer.log_every={args.log_every}",
-        f"trainer.snapshot_minutes={snapshots}", f"trainer.seed={args.seed}",
-        f"optim.max_steps={args.max_steps}", f"optim.max_minutes={'null' if max_minutes is None else max_minutes}",
-        "logging.csv=true", "logging.wandb=false", "sample_eval.every_n_steps=0",
+        f"trainer.output_dir={run_dir}", f"trainer.snapshot_minutes={snapshots}",
+        f"optim.max_minutes={'null' if max_minutes is None else max_minutes}",
+        *([] if precision is None else [f"trainer.precision={precision}"]),
     ]
     return load_config(args.config, [*overrides, *args.overrides])
 
@@ -245,24 +243,17 @@ def train_model(config: Any, run_dir: Path, out: Path, train_molecules: int) -> 
 
 # ------------------------------------------------------------------------------------------- 3. sampling
 def sample_graphs(ckpt: Path, device: Any, num: int, steps: int, batch_size: int, seed: int) -> tuple[list, float]:
-    """Heavy-atom graphs of ``molgen sample`` (same sizes and seeds for the same batch size) without the
-    hydrogens it adds with RDKit; returns them and the sampling seconds (model load excluded)."""
-    import torch
+    """Heavy-atom graphs of ``molgen sample`` (the same :class:`~molgen.generate.options.SampleOptions`, so the same
+    sizes and seeds for the same batch size) without the hydrogens it adds with RDKit; returns them and the
+    sampling seconds (model load excluded)."""
+    from molgen.generate.generator import load
+    from molgen.generate.options import SampleOptions
 
-    from molgen.diffusion.sampler import fixed_or_sampled_atoms, sample_batch, step_schedule
-    from molgen.generate.model import load
-
+    options = SampleOptions(num=num, steps=steps, seed=seed, batch_size=batch_size, hydrogens=False)
     model = load(ckpt, device)
-    grid = step_schedule(model.diffusion.num_steps, steps)
-    counts = fixed_or_sampled_atoms(model.diffusion, num, None, torch.Generator().manual_seed(seed))
-    graphs: list = []
     synchronize(device)
     start = time.perf_counter()
-    for c, chunk in enumerate(torch.split(counts, batch_size)):
-        generator = torch.Generator(device).manual_seed(seed * 1_000_003 + c)
-        batch = sample_batch(model.denoiser, model.diffusion, chunk.to(device), grid=grid, generator=generator,
-                             device=device)
-        graphs.extend(batch.to_graphs())
+    graphs = model.sample(options)
     synchronize(device)
     return graphs, time.perf_counter() - start
 
@@ -271,46 +262,43 @@ def sample_graphs(ckpt: Path, device: Any, num: int, steps: int, batch_size: int
 def run(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stand_in = rdkit_stand_in_if_missing()
     import torch
 
-    import molgen.generate.model  # noqa: F401  (every molgen module this run uses, imported before the
-    import molgen.training.train  # noqa: F401   stand-in turns strict)
     from molgen.training.datamodule import open_train_split
 
-    forbid_rdkit_calls()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     run_dir = Path(args.run_dir)
     report: dict[str, Any] = {"script": "scripts/gpu_train.py", "started_utc": now_utc(),
-                              "device": describe_device(device), "versions": versions(stand_in),
+                              "device": describe_device(device), "versions": versions(),
                               "budget_minutes": args.budget_minutes, "args": {k: v for k, v in vars(args).items()
                                                                               if k != "func"}}
     json_path = out / "gpu_train.json"
     write_json(json_path, report)
 
-    config = build_config(args, device, run_dir, precision=args.precision, max_minutes=None, snapshots=[])
+    config = build_config(args, device, run_dir, precision=None, max_minutes=None, snapshots=[])
+    args.seed, batch_size = config.trainer.seed, config.batching.batch_size  # of the timings and of sampling
     train_set, marginals = open_train_split(config.dataset)
     report["model"] = dataclasses.asdict(config.model)
     workers = config.dataset.num_workers
-    report["loader"] = check_loader(train_set, args.batch_size, workers, args.seed)
+    report["loader"] = check_loader(train_set, batch_size, workers, args.seed)
     if "error" in report["loader"] and workers > 0:  # training would die of it: load in the main process
         args.workers = 0
-        report["loader_fallback"] = check_loader(train_set, args.batch_size, 0, args.seed)
+        report["loader_fallback"] = check_loader(train_set, batch_size, 0, args.seed)
         print(f"gpu_train: DataLoader workers failed ({report['loader']['error']}): training loads in the main "
               "process", file=sys.stderr, flush=True)
     write_json(json_path, report)
     if not args.skip_timings:
-        batch = timing_batch(train_set, args.batch_size, args.seed)
+        batch = timing_batch(train_set, batch_size, args.seed)
         report["step_timings"] = step_timings(config, marginals, batch, device, args)
         write_json(json_path, report)
 
-    precision = args.precision
+    precision = requested = config.trainer.precision
     gaunt_bf16 = report.get("step_timings", {}).get("bf16", {}).get(TRAINED_ARM, {})
     if precision.startswith("bf16") and "error" in gaunt_bf16:
         precision = "32-true"
-        report["precision_fallback"] = f"{args.precision} -> 32-true: the {TRAINED_ARM} step failed under bf16 " \
+        report["precision_fallback"] = f"{requested} -> 32-true: the {TRAINED_ARM} step failed under bf16 " \
                                        f"autocast ({gaunt_bf16['error']})"
         print(f"gpu_train: {report['precision_fallback']}", file=sys.stderr, flush=True)
     minutes = max((args.budget_minutes - args.reserve_minutes) - elapsed_s() / 60, args.min_train_minutes)
@@ -323,7 +311,7 @@ def run(args: argparse.Namespace) -> dict:
                                  "snapshot_minutes": snapshots, "lr": config.optim.lr,
                                  "dataset": f"{config.dataset.root}/processed/{config.dataset.name}",
                                  "num_workers": config.dataset.num_workers}
-    print(f"gpu_train: training {TRAINED_ARM} for {minutes:.2f} min ({precision}, batch {args.batch_size})",
+    print(f"gpu_train: training {TRAINED_ARM} for {minutes:.2f} min ({precision}, batch {batch_size})",
           flush=True)
     report["training"] = train_model(config, run_dir, out, len(train_set))
     write_json(json_path, report)
@@ -337,9 +325,9 @@ def run(args: argparse.Namespace) -> dict:
                           "mean_heavy_atoms": round(statistics.fmean(g.num_atoms for g in graphs), 2),
                           "file": "samples.npz", "precision": "fp32"}
     report["quality"] = None
-    report["quality_how"] = ("no RDKit here: `python scripts/gpu_train.py finish OUT --out DIR --evaluate` on a "
-                             "machine with RDKit (hydrogens in 3D, samples.sdf, basic metrics)") if stand_in else \
-        "`python scripts/gpu_train.py finish OUT --out DIR --evaluate`"
+    finish_cmd = "`python scripts/gpu_train.py finish OUT --out DIR --evaluate`"
+    report["quality_how"] = (f"no RDKit here: {finish_cmd} on a machine with RDKit (hydrogens in 3D, samples.sdf, "
+                             "basic metrics)") if rdkit_version() is None else finish_cmd
     report["finished_utc"] = now_utc()
     report["wall_seconds"] = round(elapsed_s(), 1)
     write_json(json_path, report)
@@ -350,12 +338,12 @@ def run(args: argparse.Namespace) -> dict:
 def finish(args: argparse.Namespace) -> dict:
     """``samples.npz`` of a run -> ``samples.sdf`` with the hydrogens ``molgen sample`` adds; ``--evaluate``
     scores them and writes the run's JSON with ``quality`` filled in to ``--out``."""
-    from molgen.generate.sampling import _with_hydrogens  # the completion `molgen sample` applies
+    from molgen.generate.generator import complete_hydrogens  # the completion `molgen sample` applies
     from molgen.generate.writing import write_samples
 
     src, out = Path(args.run_out), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    graphs = [_with_hydrogens(g) for g in read_samples(src / "samples.npz")]
+    graphs = [complete_hydrogens(g) for g in read_samples(src / "samples.npz")]
     counts = write_samples(graphs, out / "samples.sdf")
     report = json.loads((src / "gpu_train.json").read_text()) if (src / "gpu_train.json").is_file() else {}
     report["finish"] = {"samples_sdf": str(out / "samples.sdf"), **counts,
@@ -386,23 +374,13 @@ def main(argv: list[str] | None = None) -> dict:
     r = sub.add_parser("run", help="timings, training and sampling (the device run)")
     r.add_argument("--out", default=os.environ.get("OUT") or "runs/gpu_out", help="output folder (default $OUT)")
     r.add_argument("--run-dir", default="runs/gpu_train", help="Lightning output_dir (replaced; not returned)")
-    r.add_argument("--config", default=str(ROOT / "configs" / "demo.yaml"))
-    r.add_argument("--root", default="data", help="data root (default data)")
-    r.add_argument("--dataset", default="qm9_noh_gpu", help="processed dataset (default qm9_noh_gpu)")
+    r.add_argument("--config", default=str(ROOT / "configs" / "gpu_train.yaml"),
+                   help="the training config (default configs/gpu_train.yaml); trailing key=value items override it")
     r.add_argument("--budget-minutes", type=float, default=8.0, help="whole run, from the script's start")
     r.add_argument("--reserve-minutes", type=float, default=1.0, help="kept for sampling and writing")
     r.add_argument("--min-train-minutes", type=float, default=0.05)
-    r.add_argument("--max-steps", type=int, default=10_000_000, help="also stop training after this many steps")
-    r.add_argument("--layers", type=int, default=6)
-    r.add_argument("--scalar-dim", type=int, default=128)
-    r.add_argument("--vector-dim", type=int, default=32)
-    r.add_argument("--edge-dim", type=int, default=16)
-    r.add_argument("--batch-size", type=int, default=512, help="molecules per training (and timing) step")
-    r.add_argument("--precision", default="bf16-mixed", help="Lightning precision of the training")
     r.add_argument("--snapshot-minutes", type=minutes_list, default=None,
                    help="wall-clock snapshots, e.g. 2,4 ('none': none; default: at 1/3 and 2/3 of the training)")
-    r.add_argument("--checkpoint-every", type=int, default=1000)
-    r.add_argument("--log-every", type=int, default=50)
     r.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: CPUs - 2, max 8, on CUDA)")
     r.add_argument("--timing-steps", type=int, default=10)
     r.add_argument("--warmup", type=int, default=3)
@@ -410,7 +388,6 @@ def main(argv: list[str] | None = None) -> dict:
     r.add_argument("--num-samples", type=int, default=1000)
     r.add_argument("--sample-steps", type=int, default=100)
     r.add_argument("--sample-batch", type=int, default=500)
-    r.add_argument("--seed", type=int, default=0)
     r.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave as is)")
     r.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     r.add_argument("overrides", nargs="*", help="dotted config overrides key=value, applied last")

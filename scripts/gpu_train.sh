@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The device run of issue 9 item 5 (one H200, <= 10 minutes): step timings of L = 1, Gaunt L = 2 and e3nn L = 2,
-# configs/demo.yaml's Gaunt L = 2 at a larger size trained with bf16 autocast and large batches for what is left
-# of BUDGET_MINUTES, 1,000 samples at 100 steps; everything lands in $OUT (see scripts/gpu_train.py).
+# configs/gpu_train.yaml (demo.yaml's Gaunt L = 2 at a larger size, bf16 autocast, large batches) trained for what
+# is left of BUDGET_MINUTES, 1,000 samples at 100 steps; everything lands in $OUT (see scripts/gpu_train.py).
 #
 #   OUT=DIR BUDGET_MINUTES=8 GPU_DATA=qm9_noh_gpu bash scripts/gpu_train.sh [gpu_train.py run options] [key=value ...]
+#
+# GPU_DATA_ROOT/GPU_DATA become the overrides dataset.root/dataset.name, after the ones given.
 #
 # Installs nothing: the image's python3 has torch, lightning and e3nn; molgen is imported from this checkout
 # (PYTHONPATH). RDKit is not needed on the device. The data set is a processed dataset carried along, made here
@@ -28,5 +30,5 @@ fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 "$python" -c "import torch, lightning, e3nn, molgen; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(),
       torch.cuda.get_device_name(0) if torch.cuda.is_available() else '-', 'lightning', lightning.__version__)"
-"$python" scripts/gpu_train.py run --out "$out" --root "$root" --dataset "$dataset" --budget-minutes "$budget" "$@" \
-    2>&1 | tee "$out/gpu_train.log"
+"$python" scripts/gpu_train.py run --out "$out" --budget-minutes "$budget" "$@" "dataset.root=$root" \
+    "dataset.name=$dataset" 2>&1 | tee "$out/gpu_train.log"

@@ -9,22 +9,22 @@ Aromaticity convention (decided once, for every dataset):
     round trip (tested on QM9). Pass ``kekulize=True`` to :func:`featurize_mol`
     for Kekulé-only graphs (classes 1..3); reconstruction handles both.
 
+RDKit is imported by the functions that use it, so importing this module (for :class:`FeaturizeError`,
+as the dataset builders do) costs nothing and training runs without RDKit.
+
 Shape symbols: N atoms, B bonds (i < j).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from rdkit import Chem
-from rdkit.Geometry import Point3D
-from rdkit.rdBase import BlockLogs
 
 from molgen.chem.molgraph import MolGraph
-from molgen.chem.sanitize import canonical_smiles
 from molgen.chem.vocab import (
     ATOMIC_NUMBERS,
     HYBRIDIZATION_TO_INDEX,
@@ -32,13 +32,16 @@ from molgen.chem.vocab import (
     element_index,
 )
 
-_BOND_CLASS = {
-    Chem.BondType.SINGLE: 1,
-    Chem.BondType.DOUBLE: 2,
-    Chem.BondType.TRIPLE: 3,
-    Chem.BondType.AROMATIC: 4,
-}
-_CLASS_BOND = {v: k for k, v in _BOND_CLASS.items()}
+if TYPE_CHECKING:
+    from rdkit import Chem
+
+
+@functools.cache
+def _bond_classes() -> dict:
+    """RDKit bond type -> bond class 1..4."""
+    from rdkit import Chem
+
+    return {Chem.BondType.SINGLE: 1, Chem.BondType.DOUBLE: 2, Chem.BondType.TRIPLE: 3, Chem.BondType.AROMATIC: 4}
 
 
 class FeaturizeError(ValueError):
@@ -111,6 +114,10 @@ def featurize_mol(
         FeaturizeError: missing/NaN 3D coordinates, implicit hydrogens, a bond type outside 1..4.
         molgen.chem.vocab.VocabularyError: unsupported element or formal charge.
     """
+    from rdkit import Chem
+
+    from molgen.chem.sanitize import canonical_smiles
+
     if add_hs:
         mol = Chem.AddHs(mol, addCoords=True)
     elif any(atom.GetNumImplicitHs() for atom in mol.GetAtoms()):
@@ -123,7 +130,7 @@ def featurize_mol(
         Chem.Kekulize(work, clearAromaticFlags=True)
     pairs, classes = [], []
     for bond in work.GetBonds():
-        cls = _BOND_CLASS.get(bond.GetBondType())
+        cls = _bond_classes().get(bond.GetBondType())
         if cls is None:
             raise FeaturizeError(f"unsupported bond type {bond.GetBondType()} between atoms "
                                  f"{bond.GetBeginAtomIdx()} and {bond.GetEndAtomIdx()}")
@@ -171,6 +178,11 @@ def reconstruct_mol(graph: MolGraph, *, sanitize: bool = True, implicit_hydrogen
     fills each atom's remaining valence with implicit hydrogens instead. Sanitisation
     failures (bad valence, unkekulisable aromatic ring) are returned in the result, not raised.
     """
+    from rdkit import Chem
+    from rdkit.Geometry import Point3D
+    from rdkit.rdBase import BlockLogs
+
+    class_bond = {v: k for k, v in _bond_classes().items()}
     rw = Chem.RWMol()
     aromatic_atoms = set()
     if graph.num_bonds:
@@ -186,7 +198,7 @@ def reconstruct_mol(graph: MolGraph, *, sanitize: bool = True, implicit_hydrogen
         rw.AddAtom(atom)
     if graph.num_bonds:
         for i, j, cls in zip(i_all, j_all, graph.bond_types.tolist(), strict=True):
-            rw.AddBond(int(i), int(j), _CLASS_BOND[int(cls)])
+            rw.AddBond(int(i), int(j), class_bond[int(cls)])
             if cls == 4:
                 rw.GetBondBetweenAtoms(int(i), int(j)).SetIsAromatic(True)
     conf = Chem.Conformer(graph.num_atoms)
@@ -203,7 +215,7 @@ def reconstruct_mol(graph: MolGraph, *, sanitize: bool = True, implicit_hydrogen
     try:
         with BlockLogs():  # the failure is returned in the result; RDKit's log line would only repeat it
             Chem.SanitizeMol(mol)
-    except Exception as exc:  # RDKit raises several unrelated types; the message is the report
+    except (ValueError, RuntimeError) as exc:  # RDKit: MolSanitizeException (a ValueError) or a RuntimeError
         mol.UpdatePropertyCache(strict=False)
         return ReconstructResult(mol=mol, sanitized=False, error=f"{type(exc).__name__}: {exc}")
     return ReconstructResult(mol=mol, sanitized=True, error=None)

@@ -118,7 +118,7 @@ def mol_from_sdf_block(block: str, file: str, index: int, *, sanitize: bool = Tr
         try:
             with BlockLogs():
                 Chem.SanitizeMol(mol)
-        except Exception as exc:  # RDKit raises several exception types; all mean "chemically invalid record"
+        except (ValueError, RuntimeError) as exc:  # RDKit's MolSanitizeException (a ValueError) or RuntimeError
             raise BadRecordError(RecordError(file, index, "RDKit sanitisation failed", str(exc))) from exc
     else:
         mol.UpdatePropertyCache(strict=False)

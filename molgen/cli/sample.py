@@ -1,12 +1,15 @@
-"""``molgen sample --ckpt CKPT --num 1000 --out samples.sdf ...``: wraps :mod:`molgen.generate`.
+"""``molgen sample --ckpt CKPT --num 1000 --out samples.sdf ...``: flags -> one ``SampleOptions`` -> ``generate``.
 
 Pocket-conditioned checkpoints: ``--pocket PROTEIN.pdb (--ref-ligand LIG.sdf | --center X Y Z)``
-writes ligands in the receptor's frame, ready for ``molgen dock --mode score``.
+writes ligands in the receptor's frame, ready for ``molgen dock --mode score``. Every value is
+checked by :class:`molgen.generate.options.SampleOptions` before the checkpoint is read.
 """
 
 from __future__ import annotations
 
 import argparse
+
+from molgen.generate.options import DEFAULT_CENTER_RADIUS, DEFAULT_STEPS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -14,7 +17,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt", required=True, help="training checkpoint (EMA weights are used)")
     p.add_argument("--num", type=int, default=1000, help="number of molecules (default 1000)")
     p.add_argument("--out", required=True, help="output SDF (.sdf or .sdf.gz), written atomically")
-    p.add_argument("--steps", type=int, default=None, help="reverse jumps (default: the trained number, e.g. 500)")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"reverse jumps, 1 to the trained number T (default {DEFAULT_STEPS}, or T if smaller); "
+                        "more is slower and usually better")
     p.add_argument("--atoms", type=int, default=None, help="atoms per molecule (default: training histogram)")
     p.add_argument("--seed", type=int, default=0, help="random seed; same seed and batch size, same molecules")
     p.add_argument("--batch-size", type=int, default=64, help="molecules sampled together")
@@ -25,7 +30,8 @@ def parser() -> argparse.ArgumentParser:
     pocket.add_argument("--ref-ligand", metavar="LIG.sdf", help="pocket = residues within 7 A of this ligand")
     pocket.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"),
                         help="pocket = residues within --radius of this point (A, receptor frame)")
-    pocket.add_argument("--radius", type=float, default=10.0, help="pocket radius around --center (default 10 A)")
+    pocket.add_argument("--radius", type=float, default=DEFAULT_CENTER_RADIUS,
+                        help=f"pocket radius around --center (default {DEFAULT_CENTER_RADIUS:g} A)")
     fix = p.add_argument_group("fragment inpainting")
     fix.add_argument("--fix", metavar="FRAGMENT.sdf", help="keep this fragment's atoms and bonds (first record, "
                      "in the output frame) and generate the rest around it")
@@ -43,32 +49,30 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def options_from_args(args: argparse.Namespace):
+    """The :class:`~molgen.generate.options.SampleOptions` of parsed ``molgen sample`` flags (pocket cut here)."""
+    from molgen.errors import MolgenInputError
+    from molgen.generate.options import Fragment, Guidance, PocketContext, SampleOptions
+
+    guidance = Guidance(guide=args.guide, temperature=args.guide_temperature, every=args.guide_every,
+                        score=args.score, keep_top=args.keep_top)
+    fragment = None if args.fix is None else Fragment(args.fix, args.resamplings)
+    pocket = None
+    if args.pocket is not None:
+        pocket = PocketContext.from_pdb(args.pocket, args.ref_ligand, args.center, radius=args.radius)
+    elif args.ref_ligand is not None or args.center is not None:
+        raise MolgenInputError("--ref-ligand and --center place a pocket: give the receptor with --pocket")
+    return SampleOptions(num=args.num, steps=args.steps, atoms=args.atoms, seed=args.seed,
+                         batch_size=args.batch_size, progress=not args.no_progress, pocket=pocket,
+                         fragment=fragment, guidance=guidance)
+
+
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from molgen.errors import check_positive
-    from molgen.generate import MAX_ATOMS, load, write_samples
+    from molgen.generate import load, write_samples
 
-    check_positive("--num", args.num)  # before the checkpoint is read: bad arguments cost nothing
-    check_positive("--batch-size", args.batch_size)
-    check_positive("--atoms", args.atoms, MAX_ATOMS)
-    check_positive("--steps", args.steps)
-    check_positive("--resamplings", args.resamplings)
-    pocket = None
-    if args.pocket is not None or args.ref_ligand is not None or args.center is not None:
-        from molgen.errors import MolgenInputError
-        from molgen.generate.pocket import pocket_from_pdb
-
-        if args.pocket is None:
-            raise MolgenInputError("--ref-ligand and --center place a pocket: give the receptor with --pocket")
-        pocket = pocket_from_pdb(args.pocket, args.ref_ligand, args.center, radius=args.radius)
-    from molgen.generate.steering import Steering
-
-    steering = Steering(guide=args.guide, temperature=args.guide_temperature, every=args.guide_every,
-                        score=args.score, keep_top=args.keep_top)
-    model = load(args.ckpt, args.device)
-    molecules = model.sample(args.num, steps=args.steps, atoms=args.atoms, seed=args.seed,
-                             batch_size=args.batch_size, progress=not args.no_progress, pocket=pocket,
-                             receptor=args.pocket, steering=steering, fix=args.fix, resamplings=args.resamplings)
+    options = options_from_args(args)  # before the checkpoint is read: bad arguments cost nothing
+    molecules = load(args.ckpt, args.device).sample(options)
     counts = write_samples(molecules, args.out)
     print(f"wrote {counts['written']} molecules to {args.out} ({counts['sanitized']} sanitise in RDKit)")
     return 0

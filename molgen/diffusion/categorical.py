@@ -3,7 +3,7 @@
 Each step keeps the class with probability alpha and otherwise resamples it from
 the training marginal m, so the chain converges to m (not to uniform):
 
-    Q_{t|s} = a_ts I + (1 - a_ts) 1 m^T,      Qbar_t = a_t I + (1 - a_t) 1 m^T
+    Q_{t|s} = a_ts I + (1 - a_ts) 1 m^T,      Qbar_t = a_t I + (1 - a_t) 1 m^T     (a_ts = a_t / a_s)
 
 (rows index the earlier state, columns the later one). The reverse jump
 t -> s < t uses the exact posterior q(x_s | x_t, x_0) marginalised over the
@@ -40,15 +40,19 @@ class CategoricalDiffusion:
         alpha = alpha.to(torch.float64)[..., None, None]
         return alpha * eye + (1.0 - alpha) * m.expand(self.num_classes, -1)
 
-    def probs_xt_given_x0(self, x0: Tensor, k: Tensor) -> Tensor:
-        """Row of Qbar_t for each item: x0 [M] classes, k [M] steps -> [M, K]."""
-        a = self.schedule.signal(k)[:, None]  # [M, 1]
-        onehot = torch.nn.functional.one_hot(x0, self.num_classes).to(torch.float64)
-        return a * onehot + (1.0 - a) * self.marginal.to(x0.device)
+    def probs_xt_given_xs(self, x_s: Tensor, k_s: Tensor, k_t: Tensor) -> Tensor:
+        """Row of Q_{t|s} for each item: x_s [M] classes at steps k_s [M], k_t >= k_s [M] -> [M, K]."""
+        a = self.schedule.transition(k_t, k_s)[:, None]  # [M, 1]
+        onehot = torch.nn.functional.one_hot(x_s, self.num_classes).to(torch.float64)
+        return a * onehot + (1.0 - a) * self.marginal.to(x_s.device)
 
     def noise(self, x0: Tensor, k: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Sample x_t ~ q(x_t | x_0): x0 [M], k [M] -> [M] classes."""
-        return sample_classes(self.probs_xt_given_x0(x0, k), generator)
+        return self.renoise(x0, torch.zeros_like(k), k, generator)
+
+    def renoise(self, x_s: Tensor, k_s: Tensor, k_t: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Sample x_t ~ q(x_t | x_s): x_s [M] at steps k_s [M], k_t >= k_s [M] -> [M] classes."""
+        return sample_classes(self.probs_xt_given_xs(x_s, k_s, k_t), generator)
 
     def prior(self, num: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> Tensor:
         """Sample ``num`` classes from the terminal distribution (the marginal): [num]."""
@@ -83,11 +87,6 @@ class CategoricalDiffusion:
         """
         support = (self.marginal > 0).to(logits.device)
         return torch.softmax(logits.to(torch.float64).masked_fill(~support, float("-inf")), dim=-1)
-
-    def step(self, x_t: Tensor, logits: Tensor, k_t: Tensor, k_s: Tensor,
-             generator: torch.Generator | None = None) -> Tensor:
-        """Sample x_s from the marginalised posterior given the network's x_0 logits [M, K]: -> [M]."""
-        return sample_classes(self.posterior(x_t, self.x0_probs(logits), k_t, k_s), generator)
 
 
 def sample_classes(probs: Tensor, generator: torch.Generator | None = None) -> Tensor:

@@ -6,6 +6,7 @@ With ``centered=False`` (pocket-conditioned models) the caller passes coordinate
 to a fixed origin (the pocket centre) and the noise is isotropic in all 3N dimensions.
 
 Forward:   x_t = sqrt(a_t) x_0 + sqrt(1 - a_t) eps                (a = alpha_bar)
+From s:    x_t = sqrt(a_ts) x_s + sqrt(1 - a_ts) eps, a_ts = a_t / a_s   (RePaint's renoising)
 Posterior for any s < t (few-step jumps included), with a_ts = a_t / a_s:
     mean = sqrt(a_s) (1 - a_ts) / (1 - a_t) x_0 + sqrt(a_ts) (1 - a_s) / (1 - a_t) x_t
     var  = (1 - a_ts) (1 - a_s) / (1 - a_t)
@@ -41,12 +42,18 @@ class GaussianDiffusion:
     def noise(self, x0: Tensor, k: Tensor, batch: Tensor, num_graphs: int,
               generator: torch.Generator | None = None, centered: bool = True) -> Tensor:
         """Sample x_t ~ q(x_t | x_0): x0 [N, 3], k [G] steps -> [N, 3] (centred unless ``centered=False``)."""
+        return self.renoise(x0, torch.zeros_like(k), k, batch, num_graphs, generator, centered)
+
+    def renoise(self, x_s: Tensor, k_s: Tensor, k_t: Tensor, batch: Tensor, num_graphs: int,
+                generator: torch.Generator | None = None, centered: bool = True) -> Tensor:
+        """Sample x_t ~ q(x_t | x_s) = N(sqrt(a_ts) x_s, (1 - a_ts) I), a_ts = alpha_bar_t / alpha_bar_s:
+        x_s [N, 3] at steps k_s [G], k_t >= k_s [G] -> [N, 3] (centred unless ``centered=False``)."""
         if centered:
-            x0 = remove_mean(x0, batch, num_graphs)
-        a = self.schedule.signal(k)[batch][:, None]  # [N, 1] float64
-        eps = (centered_noise(x0, batch, num_graphs, generator) if centered
-               else torch.randn(x0.shape, dtype=x0.dtype, device=x0.device, generator=generator))
-        return a.sqrt().to(x0.dtype) * x0 + (1.0 - a).sqrt().to(x0.dtype) * eps
+            x_s = remove_mean(x_s, batch, num_graphs)
+        a = self.schedule.transition(k_t, k_s)[batch][:, None]  # [N, 1] float64
+        eps = (centered_noise(x_s, batch, num_graphs, generator) if centered
+               else torch.randn(x_s.shape, dtype=x_s.dtype, device=x_s.device, generator=generator))
+        return a.sqrt().to(x_s.dtype) * x_s + (1.0 - a).sqrt().to(x_s.dtype) * eps
 
     def prior(self, batch: Tensor, num_graphs: int, dtype: torch.dtype = torch.float32,
               generator: torch.Generator | None = None, centered: bool = True) -> Tensor:
@@ -75,11 +82,3 @@ class GaussianDiffusion:
         c_xt = torch.where(final, torch.zeros_like(c_xt), c_xt).to(x_t.dtype)
         var = torch.where(final, torch.zeros_like(var), var).to(x_t.dtype)
         return c_x0 * x0_hat + c_xt * x_t, var
-
-    def step(self, x_t: Tensor, x0_hat: Tensor, k_t: Tensor, k_s: Tensor, batch: Tensor, num_graphs: int,
-             generator: torch.Generator | None = None) -> Tensor:
-        """Sample x_s ~ q(x_s | x_t, x0_hat) (no noise when s = 0): [N, 3] centred."""
-        x0_hat = remove_mean(x0_hat, batch, num_graphs)
-        mean, var = self.posterior(remove_mean(x_t, batch, num_graphs), x0_hat, k_t, k_s, batch)
-        noise = centered_noise(x_t, batch, num_graphs, generator)
-        return remove_mean(mean + var.sqrt() * noise, batch, num_graphs)

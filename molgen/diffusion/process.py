@@ -126,21 +126,34 @@ class MolecularDiffusion:
         return (k.to(torch.float64) / self.num_steps).to(dtype)
 
     def noise(self, clean: MolBatch, k: Tensor, generator: torch.Generator | None = None) -> MolBatch:
-        """Noisy copy of ``clean`` at steps k [G] (every modality noised independently)."""
-        g, batch = clean.num_graphs, clean.batch
-        pairs = upper_pairs(clean)
-        k_atom, k_pair = k[batch], k[batch[pairs[0]]]
-        origin = pocket_origin(clean)
+        """Noisy copy of ``clean`` at steps k [G]: q(x_k | x_0), :meth:`renoise` from step 0."""
+        return self.renoise(clean, torch.zeros_like(k), k, generator)
+
+    def renoise(self, state: MolBatch, k_s: Tensor, k_t: Tensor, generator: torch.Generator | None = None
+                ) -> MolBatch:
+        """Sample x_t ~ q(x_t | x_s) for ``state`` at steps k_s [G], to steps k_t >= k_s [G].
+
+        Every modality is noised independently with a_ts = alpha_bar_t / alpha_bar_s (k_s = 0 is
+        q(x_t | x_0)): coordinates x_t = sqrt(a_ts) x_s + sqrt(1 - a_ts) eps in the centred frame
+        (x_s and eps centred per molecule), x_t = o + sqrt(a_ts) (x_s - o) + sqrt(1 - a_ts) eps around the
+        pocket centre o in a pocket batch; classes keep their value with probability a_ts and are otherwise
+        drawn from the marginal. Draw order: coordinates, atom types, charges, bonds, extra features.
+        """
+        g, batch = state.num_graphs, state.batch
+        pairs = upper_pairs(state)
+        ka_s, ka_t = k_s[batch], k_t[batch]
+        kp_s, kp_t = k_s[batch[pairs[0]]], k_t[batch[pairs[0]]]
+        origin = pocket_origin(state)
         if origin is None:
-            pos = self.coords.noise(clean.pos, k, batch, g, generator)
+            pos = self.coords.renoise(state.pos, k_s, k_t, batch, g, generator)
         else:
-            pos = origin + self.coords.noise(clean.pos - origin, k, batch, g, generator, centered=False)
-        atom_types = self.atoms.noise(clean.atom_types, k_atom, generator)
-        charges = index_to_charge(self.charges.noise(charge_to_index(clean.charges), k_atom, generator))
-        bonds = self.bonds.noise(clean.edge_bond_types(pairs), k_pair, generator)
-        extras = {name: self._from_class(name, cat.noise(self._to_class(clean, name), k_atom, generator))
+            pos = origin + self.coords.renoise(state.pos - origin, k_s, k_t, batch, g, generator, centered=False)
+        atom_types = self.atoms.renoise(state.atom_types, ka_s, ka_t, generator)
+        charges = index_to_charge(self.charges.renoise(charge_to_index(state.charges), ka_s, ka_t, generator))
+        bonds = self.bonds.renoise(state.edge_bond_types(pairs), kp_s, kp_t, generator)
+        extras = {name: self._from_class(name, cat.renoise(self._to_class(state, name), ka_s, ka_t, generator))
                   for name, cat in self.extras.items()}
-        return self._state(clean, pos, atom_types, charges, pairs, bonds, extras)
+        return self._state(state, pos, atom_types, charges, pairs, bonds, extras)
 
     def loss(self, clean: MolBatch, k: Tensor, out: Any) -> dict[str, Tensor]:
         """Weighted EQGAT-diff loss of the prediction ``out`` for the clean batch noised at k [G]."""
@@ -247,10 +260,11 @@ class MolecularDiffusion:
                            index_to_charge(sample_classes(post.charge_probs, generator)), post.pairs,
                            sample_classes(post.bond_probs, generator), extras)
 
-    def reverse_step(self, model: Denoiser, state: MolBatch, k_t: Tensor, k_s: Tensor,
-                     generator: torch.Generator | None = None) -> MolBatch:
-        """One reverse jump from step k_t to k_s < k_t (both [G])."""
-        return self.sample_posterior(self.posterior(model, state, k_t, k_s), state, generator)
+    def step(self, model: Denoiser, state: MolBatch, k_t: Tensor, k_s: Tensor,
+             generator: torch.Generator | None = None) -> tuple[MolBatch, MolBatch]:
+        """The reverse jump from steps k_t to k_s < k_t (both [G]): (x_s, the network's clean estimate at t)."""
+        post = self.posterior(model, state, k_t, k_s)
+        return self.sample_posterior(post, state, generator), post.x0
 
     # ---------------------------------------------------------------- helpers
     def _state(self, like: MolBatch, pos: Tensor, atom_types: Tensor, charges: Tensor, pairs: Tensor,

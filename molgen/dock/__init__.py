@@ -29,25 +29,24 @@ Pocket2Mol, DiffSBDD and PILOT instead run QuickVina 2 with a 20 A cube around t
 reference ligand: ``--box-from`` with ``--size 20 20 20`` (or ``--center``) reproduces that box.
 """
 
-from molgen.dock.batch import DockRun, DockSettings, dock_sdf
-from molgen.dock.box import Box, box_around, box_from_ligand_file, read_box_file
-from molgen.dock.errors import DockingInputError, LigandError
-from molgen.dock.receptor import PreparedReceptor, prepare_receptor
-from molgen.dock.vina_runner import MODES, DockResult, VinaEngine
+from __future__ import annotations
 
-__all__ = [
-    "MODES",
-    "Box",
-    "DockResult",
-    "DockRun",
-    "DockSettings",
-    "DockingInputError",
-    "LigandError",
-    "PreparedReceptor",
-    "VinaEngine",
-    "box_around",
-    "box_from_ligand_file",
-    "dock_sdf",
-    "prepare_receptor",
-    "read_box_file",
-]
+import importlib
+from typing import Any
+
+_NAMES = {
+    "DockRun": "molgen.dock.batch", "DockSettings": "molgen.dock.batch", "dock_sdf": "molgen.dock.batch",
+    "Box": "molgen.dock.box", "box_around": "molgen.dock.box", "box_from_ligand_file": "molgen.dock.box",
+    "read_box_file": "molgen.dock.box",
+    "DockingInputError": "molgen.dock.errors", "LigandError": "molgen.dock.errors",
+    "PreparedReceptor": "molgen.dock.receptor", "prepare_receptor": "molgen.dock.receptor",
+    "MODES": "molgen.dock.vina_runner", "DockResult": "molgen.dock.vina_runner",
+    "VinaEngine": "molgen.dock.vina_runner",
+}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:  # imported on first use: ``molgen.dock.box`` alone needs neither Vina nor RDKit
+    if name not in _NAMES:
+        raise AttributeError(f"module 'molgen.dock' has no attribute {name!r}")
+    return getattr(importlib.import_module(_NAMES[name]), name)

@@ -28,6 +28,8 @@ from pathlib import Path
 from rdkit import Chem
 from tqdm.auto import tqdm
 
+from molgen.chem.records import BadRecordError
+from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block
 from molgen.dock.box import Box
 from molgen.dock.errors import DockingInputError
 from molgen.dock.receptor import prepare_receptor
@@ -95,11 +97,12 @@ def dock_one(record: int, name: str, block: str) -> tuple[dict, list[str]]:
 
     Any failure of this one molecule becomes ``status=failed`` with the reason; nothing is raised.
     """
-    from molgen.eval.reading import parse_mol_block
-
     start = time.perf_counter()
     row = {"record": record, "name": name, "mode": _SETTINGS.mode}
-    mol, reason = parse_mol_block(block)
+    try:  # as written (not sanitised); an unreadable record is this molecule's failure
+        mol, reason = mol_from_sdf_block(block, "", 0, sanitize=False), ""
+    except BadRecordError as exc:
+        mol, reason = None, exc.record.message
     result = None
     if mol is not None:
         result, reason = _ENGINE.try_run(mol, _SETTINGS.box, _SETTINGS.mode)
@@ -136,9 +139,7 @@ def _pose_block(pose: Chem.Mol, record: int, name: str, rank: int, score: float,
 
 def _records(path: Path) -> Iterator[tuple[int, str, str]]:
     """``(index, name, mol block)`` of each record of the SDF ``path``."""
-    from molgen.eval.reading import iter_sdf_blocks
-
-    for index, block in enumerate(iter_sdf_blocks(path)):
+    for index, block in iter_sdf_blocks(path):
         yield index, block.split("\n", 1)[0].strip(), block
 
 

@@ -40,7 +40,7 @@ def sanitized_ligand(mol: Chem.Mol) -> Chem.Mol:
     copy = Chem.Mol(mol)
     try:
         Chem.SanitizeMol(copy)
-    except Exception as exc:  # RDKit raises several exception types for chemistry problems
+    except (ValueError, RuntimeError) as exc:  # RDKit's MolSanitizeException (a ValueError) or RuntimeError
         raise LigandError(f"RDKit sanitisation failed: {exc}") from exc
     n_fragments = len(Chem.GetMolFrags(copy))
     if n_fragments > 1:
@@ -60,7 +60,7 @@ def ligand_pdbqt(mol: Chem.Mol) -> str:
 
     try:
         setups = MoleculePreparation().prepare(mol)
-    except Exception as exc:  # meeko raises RuntimeError/ValueError/KeyError for molecules it cannot type
+    except (RuntimeError, ValueError, KeyError) as exc:  # what meeko raises for molecules it cannot type
         raise LigandError(f"meeko preparation failed: {type(exc).__name__}: {exc}") from exc
     if len(setups) != 1:
         raise LigandError(f"meeko returned {len(setups)} molecule setups, expected 1")

@@ -5,19 +5,21 @@ Library first: ``evaluate_molecules(mols, metrics, reference) -> dict`` for trai
 callbacks, ``evaluate_sdf(path, ...)`` for files; ``molgen evaluate`` wraps the latter.
 """
 
-from molgen.eval.api import evaluate, evaluate_molecules, evaluate_sdf
-from molgen.eval.group import EvalOptions, ReferenceData
-from molgen.eval.registry import available_groups, available_presets, resolve_metrics
-from molgen.eval.runner import EvaluationResult
+from __future__ import annotations
 
-__all__ = [
-    "EvalOptions",
-    "EvaluationResult",
-    "ReferenceData",
-    "available_groups",
-    "available_presets",
-    "evaluate",
-    "evaluate_molecules",
-    "evaluate_sdf",
-    "resolve_metrics",
-]
+import importlib
+from typing import Any
+
+_NAMES = {
+    "evaluate": "molgen.eval.api", "evaluate_molecules": "molgen.eval.api", "evaluate_sdf": "molgen.eval.api",
+    "EvalOptions": "molgen.eval.group", "ReferenceData": "molgen.eval.group",
+    "available_groups": "molgen.eval.registry", "available_presets": "molgen.eval.registry",
+    "resolve_metrics": "molgen.eval.registry", "EvaluationResult": "molgen.eval.runner",
+}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:  # imported on first use: one metric module does not load them all
+    if name not in _NAMES:
+        raise AttributeError(f"module 'molgen.eval' has no attribute {name!r}")
+    return getattr(importlib.import_module(_NAMES[name]), name)

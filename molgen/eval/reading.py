@@ -18,7 +18,7 @@ from pathlib import Path
 from rdkit import Chem, rdBase
 
 from molgen.chem import sdf_records
-from molgen.chem.records import BadRecordError, RecordError
+from molgen.chem.records import RecordError
 from molgen.errors import MolgenInputError, check_regular_file
 
 
@@ -48,24 +48,6 @@ def read_sdf(path: str | Path) -> MoleculeFile:
         result.indices.append(index)
         result.names.append(mol.GetProp("_Name") if mol.HasProp("_Name") else "")
     return result
-
-
-def iter_sdf_blocks(path: str | Path) -> Iterator[str]:
-    """The text of each record of an SDF: :func:`molgen.chem.sdf_records.iter_sdf_blocks` without the index.
-
-    Kept for :mod:`molgen.dock.batch`, which reads records through this module.
-    """
-    for _, block in sdf_records.iter_sdf_blocks(path):
-        yield block
-
-
-def parse_mol_block(block: str) -> tuple[Chem.Mol | None, str]:
-    """One record as written (:func:`molgen.chem.sdf_records.mol_from_sdf_block`, ``sanitize=False``): ``(mol, "")``
-    or ``(None, why)``, for callers that record a failed molecule and go on (docking)."""
-    try:
-        return sdf_records.mol_from_sdf_block(block, "", 0, sanitize=False), ""
-    except BadRecordError as exc:
-        return None, exc.record.message
 
 
 def _smiles_lines(path: Path) -> Iterator[tuple[int, str, str]]:

@@ -42,11 +42,11 @@ def json_safe(value):
 
 def metrics_document(result: EvaluationResult) -> dict:
     """The content of metrics.json."""
-    from molgen import __version__
+    from importlib.metadata import version
 
     return json_safe(
         {
-            "molgen_version": __version__,
+            "molgen_version": version("molgen"),
             "groups": result.groups,
             "reference": result.reference,
             "protein": result.protein,

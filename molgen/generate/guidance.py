@@ -1,7 +1,7 @@
 """Importance-sampling guidance during the reverse process (PILOT-style): a sampler :class:`StepHook`.
 
 The G molecules of a batch are particles. After a reverse jump t -> s the network's clean
-estimate x̂0(x_t) of particle i is scored, r_i = r(x̂0_i) (a :class:`~molgen.generate.hooks.MoleculeScorer`,
+estimate x̂0(x_t) of particle i is scored, r_i = r(x̂0_i) (a :class:`~molgen.generate.scorers.MoleculeScorer`,
 higher = better), and the particles are given importance weights
 
     w_i = exp(r_i / λ) / Σ_j exp(r_j / λ)        (λ: ``temperature``, in the score's units)
@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from molgen.chem.molgraph import MolBatch
-from molgen.errors import MolgenInputError
-from molgen.generate.hooks import MoleculeScorer
+from molgen.diffusion.reverse import StepContext
+from molgen.generate.options import Guidance
+from molgen.generate.scorers import MoleculeScorer
 
 #: ``props`` key whose value defines the groups molecules are resampled within.
 GROUP_KEY = "pocket"
@@ -115,66 +115,56 @@ def resample_groups(scores: np.ndarray, groups: list[np.ndarray], temperature: f
 
 
 class ImportanceGuide:
-    """StepHook resampling the batch by ``exp(score / temperature)`` of the clean estimates (module docstring).
+    """StepHook resampling one chunk by ``exp(score / temperature)`` of its clean estimates (module docstring).
 
-    ``temperature`` None takes the scorer's own (QED/SA 0.05, Vina 1 kcal/mol). Guided jumps are those
-    t -> s with ``stop * T <= t <= start * T`` (fractions of the trained T; a run always starts at
-    t = T), then every ``every``-th of them counting from the first. ``history`` gets one dict per
+    ``settings``: a :class:`~molgen.generate.options.Guidance` (checked there); its ``temperature`` None takes
+    the scorer's own (QED/SA 0.05, Vina 1 kcal/mol). Guided jumps are those t -> s with
+    ``stop * T <= t <= start * T`` (fractions of the trained ``num_steps`` T), then every ``every``-th of them
+    counting from the first. One guide serves one chunk (``run`` labels it); ``history`` gets one dict per
     scored jump: run, t, s, mean/max score before and mean after, scored fraction, ESS / G, resampled.
     """
 
-    def __init__(self, scorer: MoleculeScorer, temperature: float | None = None, every: int = 1,
-                 start: float = 1.0, stop: float = 0.0, ess_threshold: float = 0.5, group_key: str = GROUP_KEY):
-        temperature = getattr(scorer, "temperature", 1.0) if temperature is None else temperature
-        if not temperature > 0:
-            raise MolgenInputError(f"--guide-temperature must be > 0, got {temperature}")
-        if not (isinstance(every, int) and every >= 1):
-            raise MolgenInputError(f"--guide-every must be an integer >= 1, got {every!r}")
-        if not 0 <= stop <= start <= 1:
-            raise MolgenInputError(f"--guide-start/--guide-stop must satisfy 0 <= stop <= start <= 1, "
-                                   f"got start={start}, stop={stop}")
-        if not 0 <= ess_threshold <= 1:
-            raise MolgenInputError(f"--guide-ess must be in [0, 1], got {ess_threshold}")
-        self.scorer, self.temperature, self.every = scorer, float(temperature), every
-        self.start, self.stop, self.ess_threshold, self.group_key = start, stop, ess_threshold, group_key
+    def __init__(self, scorer: MoleculeScorer, settings: Guidance, num_steps: int, run: int = 0,
+                 group_key: str = GROUP_KEY):
+        self.scorer, self.settings, self.num_steps, self.run = scorer, settings, num_steps, run
+        own = getattr(scorer, "temperature", 1.0)
+        self.temperature = float(own if settings.temperature is None else settings.temperature)
+        self.group_key = group_key
         self.history: list[dict[str, Any]] = []
-        self._run, self._num_steps, self._last_t, self._window_jumps = -1, 0, None, 0
+        self._window_jumps = 0
 
     @property
     def num_resamplings(self) -> int:
-        """How many guided jumps resampled at least one group (over all runs)."""
+        """How many guided jumps resampled at least one group."""
         return sum(entry["resampled"] for entry in self.history)
 
-    def __call__(self, state: MolBatch, x0: MolBatch, t: int, s: int,
-                 generator: torch.Generator | None) -> MolBatch:
-        """Score ``x0``'s G molecules and return ``state`` resampled within groups (or unchanged)."""
-        if not self._guided(t):
-            return state
-        if x0 is None:
-            raise ValueError("ImportanceGuide needs the sampler's clean estimate x0, got None")
-        scores = np.asarray(self.scorer.score(x0.to_graphs()), dtype=np.float64)  # [G]
+    def __call__(self, context: StepContext) -> None:
+        """Score ``context.x0``'s G molecules and resample ``context.state`` within groups (or leave it)."""
+        if not self._guided(context.t):
+            return
+        state = context.state
+        scores = np.asarray(self.scorer.score(context.x0.to_graphs()), dtype=np.float64)  # [G]
         groups = context_groups(state.props, self.group_key)
-        index, ess, resampled = resample_groups(scores, groups, self.temperature, self.ess_threshold, generator)
-        self._record(t, s, scores, index, ess, resampled)
-        if not resampled:
-            return state
-        return replace(state.select(torch.as_tensor(index)), names=list(state.names))
+        index, ess, resampled = resample_groups(scores, groups, self.temperature, self.settings.ess_threshold,
+                                                context.generator)
+        self._record(context.t, context.s, scores, index, ess, resampled)
+        if resampled:
+            chosen = torch.as_tensor(index)
+            context.state = replace(state.select(chosen), names=list(state.names))
+            context.x0 = replace(context.x0.select(chosen), names=list(context.x0.names))
 
     def _guided(self, t: int) -> bool:
-        """Whether the jump from ``t`` is guided; a jump from t >= the last one starts a new run (t = T)."""
-        if self._last_t is None or t >= self._last_t:
-            self._run, self._num_steps, self._window_jumps = self._run + 1, t, 0
-        self._last_t = t
-        if not self.stop * self._num_steps <= t <= self.start * self._num_steps:
+        """Whether the jump from ``t`` is guided (in the window, and the every-th of the window's jumps)."""
+        if not self.settings.stop * self.num_steps <= t <= self.settings.start * self.num_steps:
             return False
         self._window_jumps += 1
-        return (self._window_jumps - 1) % self.every == 0
+        return (self._window_jumps - 1) % self.settings.every == 0
 
     def _record(self, t: int, s: int, scores: np.ndarray, index: np.ndarray, ess: float, resampled: bool) -> None:
         scored = ~np.isnan(scores)
         after = scores[index]
         self.history.append({
-            "run": self._run, "t": int(t), "s": int(s),
+            "run": self.run, "t": int(t), "s": int(s),
             "mean_score": float(np.nanmean(scores)) if scored.any() else float("nan"),
             "max_score": float(np.nanmax(scores)) if scored.any() else float("nan"),
             "mean_score_after": float(np.nanmean(after)) if (~np.isnan(after)).any() else float("nan"),

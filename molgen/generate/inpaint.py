@@ -1,56 +1,57 @@
 """Fragment inpainting: molecules that contain a given fragment, fixed in place (RePaint, as in DiffSBDD).
 
-The fragment's F atoms are atoms 0..F-1 of every sampled molecule. :meth:`FixedFragmentInpainter.initial`
-puts the fragment noised to step T there; after every reverse jump t -> s the
-:class:`~molgen.diffusion.sampler.StepHook` replaces them (coordinates, atom types, charges, extra atom
-features, the bonds among them) by the fragment noised afresh to step s. Bonds between a fixed and a
-free atom are always the model's. Coordinates, in the two modes of :class:`MolBatch`:
+The fragment's F atoms are atoms 0..F-1 of every sampled molecule. Everything here is RePaint's three
+moves, on the diffusion's own maths (as diffusers' ``RePaintScheduler``):
 
-* centred (no pocket): the noised fragment x_s = sqrt(a_s) (x0 - mean x0) + sqrt(1 - a_s) eps is moved
-  so its centre is the centre of the fixed atoms in the sampled state, so the molecule stays centred;
-  at s = 0 the whole molecule is translated so the fragment sits exactly at its input coordinates.
-* pocket (``state.pocket`` set): coordinates are in the receptor frame, noised around the pocket centre
-  o: x_s = o + sqrt(a_s) (x0 - o) + sqrt(1 - a_s) eps; at s = 0 the fragment is put at its input
-  coordinates, nothing else moves.
+* noise the fragment: G copies of it are noised to step k by :meth:`MolecularDiffusion.noise`;
+* merge by mask: the fixed atoms of the sampled state (coordinates, atom types, charges, extra atom
+  features, the bonds among them) are replaced by the noised copies; bonds between a fixed and a free
+  atom are always the model's;
+* step: RePaint's resampling (``resamplings`` = u > 1) redoes each jump t -> s u times: the merged x_s
+  is noised back to t (:meth:`MolecularDiffusion.renoise`, q(x_t | x_s)), jumped again
+  (:meth:`MolecularDiffusion.step`) and merged, so the free atoms adapt to the fixed ones (u - 1 extra
+  network calls per jump).
 
-RePaint's resampling (``resamplings`` = u > 1, needs ``model``) redoes each jump u times: the merged
-x_s is noised forward to t with q(x_t | x_s) and denoised again, so the free atoms adapt to the
-fixed ones; it costs u network calls per jump. Measured with the shipped heavy-atom QM9 model, 50 jumps:
-molecules valid, connected and containing a benzene fragment 0.55 / 0.79 / 0.95 with u = 1 / 3 / 10
-(0.19 / 0.58 with u = 1 / 10 for QM9's O=C1CCN1); with u = 1, about 1 in 128 molecules has two atoms
-closer than 0.5 A. Shape symbols: N atoms, G graphs, F fragment atoms,
-P atom pairs i < j.
+:meth:`Inpainter.initial` merges the fragment at step T into x_T; the :class:`Inpainter` step hook merges
+it at s after every jump, and merges the clean fragment into the step's clean estimate, so later hooks
+(guidance) score molecules that hold the fragment. Coordinates, in the two frames of :class:`MolBatch`:
+
+* centred (no pocket): a fixed position of a fragment means nothing in the zero centre-of-mass frame,
+  so the noised (centred) copy is placed at the centre of the fixed atoms in the sampled state and the
+  molecule is centred again; at s = 0 the molecule is translated so the fragment sits exactly at its
+  input coordinates.
+* pocket (``state.pocket`` set): the receptor's frame, noised around the pocket centre; at s = 0 the
+  fragment is at its input coordinates and nothing else moves.
+
+Measured with the shipped heavy-atom QM9 model, 50 jumps: molecules valid, connected and containing a
+benzene fragment 0.55 / 0.79 / 0.95 with u = 1 / 3 / 10 (0.19 / 0.58 with u = 1 / 10 for QM9's O=C1CCN1);
+with u = 1, about 1 in 128 molecules has two atoms closer than 0.5 A. Shape symbols: N atoms, G graphs,
+F fragment atoms, P atom pairs i < j.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from rdkit import Chem
 from torch import Tensor
 
-from molgen.chem.featurize import FeaturizeError, featurize_mol
 from molgen.chem.molgraph import MolBatch, MolGraph
-from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block
-from molgen.chem.vocab import ATOM_TYPES, BOND_TYPES, MIN_CHARGE, VocabularyError, charge_to_index, index_to_charge
-from molgen.diffusion.categorical import CategoricalDiffusion, sample_classes
+from molgen.chem.vocab import ATOM_TYPES, BOND_TYPES, MIN_CHARGE
 from molgen.diffusion.gaussian import remove_mean
-from molgen.diffusion.process import Denoiser, MolecularDiffusion, graph_mean, pocket_origin, upper_pairs
-from molgen.diffusion.sampler import sample_batch
-from molgen.diffusion.schedules import CosineSchedule
+from molgen.diffusion.process import MolecularDiffusion, graph_mean, upper_pairs
+from molgen.diffusion.reverse import StepContext
 from molgen.errors import MolgenInputError, check_regular_file
+from molgen.generate.options import Fragment
 
 AROMATIC = BOND_TYPES.index("aromatic")
 
 
 @dataclass(frozen=True)
-class Fragment:
-    """The F atoms to keep: ``graph`` (input coordinates, vocabulary indices, bonds i < j) and its ``source``."""
+class FixedFragment:
+    """The F atoms to keep, checked against a model: ``graph`` (input coordinates, vocabulary indices,
+    bonds i < j) and its ``source`` (for messages)."""
 
     graph: MolGraph
     source: str
@@ -60,12 +61,25 @@ class Fragment:
         return self.graph.num_atoms
 
     @classmethod
-    def from_sdf(cls, path: str | Path, diffusion: MolecularDiffusion) -> Fragment:
+    def load(cls, fragment: Fragment, diffusion: MolecularDiffusion) -> FixedFragment:
+        """The fragment of a :class:`~molgen.generate.options.Fragment` option (an SDF path or a MolGraph)."""
+        if isinstance(fragment.source, MolGraph):
+            return cls.from_graph(fragment.source, diffusion)
+        return cls.from_sdf(fragment.source, diffusion)
+
+    @classmethod
+    def from_sdf(cls, path: str | Path, diffusion: MolecularDiffusion) -> FixedFragment:
         """The first record of an SDF file, checked against the model (:meth:`from_graph`).
 
         Atoms with implicit hydrogens keep them open: generated atoms may bond there. Aromatic
         bonds are kekulised for a model trained on Kekulé graphs.
         """
+        from rdkit import Chem
+
+        from molgen.chem.featurize import FeaturizeError, featurize_mol
+        from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block
+        from molgen.chem.vocab import VocabularyError
+
         path = Path(path)
         try:
             check_regular_file(path, "fragment SDF file")
@@ -87,7 +101,7 @@ class Fragment:
         return cls.from_graph(graph, diffusion, str(path))
 
     @classmethod
-    def from_graph(cls, graph: MolGraph, diffusion: MolecularDiffusion, source: str = "fragment") -> Fragment:
+    def from_graph(cls, graph: MolGraph, diffusion: MolecularDiffusion, source: str = "fragment") -> FixedFragment:
         """``graph`` (hydrogens dropped for a heavy-atom model) if the model can generate each of its atoms/bonds."""
         if not diffusion.marginals.has_hydrogens:
             graph = graph.heavy_atoms()
@@ -120,10 +134,10 @@ def _check_support(graph: MolGraph, diffusion: MolecularDiffusion, source: str) 
         value = getattr(graph, name)
         if value is None or bool((cat.marginal[value.long()] == 0).any()):
             raise MolgenInputError(f"{source}: the fragment lacks {name} values the model generates "
-                                   "(load it with Fragment.from_sdf)")
+                                   "(load it with FixedFragment.from_sdf)")
 
 
-def fragment_atom_counts(diffusion: MolecularDiffusion, fragment: Fragment, num: int, atoms: int | None = None,
+def fragment_atom_counts(diffusion: MolecularDiffusion, fragment: FixedFragment, num: int, atoms: int | None = None,
                          generator: torch.Generator | None = None) -> Tensor:
     """[num] molecule sizes > F: all ``atoms`` if given, else drawn from the training histogram given n > F."""
     f = fragment.num_atoms
@@ -141,147 +155,64 @@ def fragment_atom_counts(diffusion: MolecularDiffusion, fragment: Fragment, num:
     return torch.multinomial((hist / hist.sum()).float(), num, replacement=True, generator=generator)
 
 
-class FixedFragmentInpainter:
-    """``initial`` and StepHook keeping ``fragment`` as atoms 0..F-1 of every molecule (module docstring).
+class Inpainter:
+    """``initial`` and :class:`~molgen.diffusion.reverse.StepHook` keeping ``fragment`` as atoms 0..F-1 of
+    every molecule, with RePaint's ``resamplings`` passes per jump (module docstring)."""
 
-    Args:
-        diffusion: the model's diffusion (schedules and marginals).
-        fragment: the atoms to keep (:class:`Fragment`).
-        model: the denoiser, needed only for ``resamplings`` > 1.
-        resamplings: RePaint's u; each jump is done u times (u - 1 extra network calls).
-    """
+    def __init__(self, diffusion: MolecularDiffusion, fragment: FixedFragment, resamplings: int = 1) -> None:
+        if resamplings < 1:
+            raise ValueError(f"resamplings must be >= 1, got {resamplings}")
+        self.diffusion, self.fragment, self.resamplings = diffusion, fragment, resamplings
 
-    def __init__(self, diffusion: MolecularDiffusion, fragment: Fragment, model: Denoiser | None = None,
-                 resamplings: int = 1) -> None:
-        if resamplings < 1 or (resamplings > 1 and model is None):
-            raise ValueError(f"resamplings must be >= 1 and > 1 only with a model, got {resamplings}")
-        self.diffusion, self.fragment, self.model, self.resamplings = diffusion, fragment, model, resamplings
-        self.source = fragment.source
-
-    # ---------------------------------------------------------------- sampler interface
     def initial(self, state: MolBatch, generator: torch.Generator | None = None) -> MolBatch:
         """x_T with the fragment noised to step T in atoms 0..F-1 of every molecule."""
-        return self._merge(state, self.diffusion.num_steps, generator)
+        return self.merge(state, self.diffusion.num_steps, generator)
 
-    def __call__(self, state: MolBatch, x0: MolBatch, t: int, s: int,
-                 generator: torch.Generator | None = None) -> MolBatch:
-        """StepHook: the fragment at step s in x_s (RePaint resampling first when u > 1)."""
-        state = self._merge(state, s, generator)
+    def __call__(self, context: StepContext) -> None:
+        """Merge the fragment at s into x_s, redo the jump u - 1 times, merge the clean fragment into x0."""
+        c, d = context, self.diffusion
+        c.state = self.merge(c.state, c.s, c.generator)
         for _ in range(self.resamplings - 1):
-            state = self._resample(state, t, s, generator)
-        return state
+            noisy = d.renoise(c.state, c.steps(c.s), c.steps(c.t), c.generator)
+            x_s, c.x0 = d.step(c.model, noisy, c.steps(c.t), c.steps(c.s), c.generator)
+            c.state = self.merge(x_s, c.s, c.generator)
+        c.x0 = self.merge(c.x0, 0)
 
-    # ---------------------------------------------------------------- one replacement
-    def _merge(self, state: MolBatch, k: int, generator: torch.Generator | None) -> MolBatch:
-        """``state`` with the fixed atoms, their classes and the bonds among them taken from the fragment at k."""
-        fixed, local = self._fixed_atoms(state)  # [G F], [G F]
-        d, frag = self.diffusion, self.fragment.graph.to(state.pos.device)
-        pos = self._positions(state, fixed, local, k, generator)
-        atom_types, charges = state.atom_types.clone(), state.charges.clone()
-        atom_types[fixed] = _noised(d.atoms, frag.atom_types[local], k, generator)
-        charges[fixed] = index_to_charge(_noised(d.charges, charge_to_index(frag.charges[local]), k, generator))
-        extras = {}
-        for name, cat in d.extras.items():
-            values = getattr(state, name).clone()
-            values[fixed] = _noised(cat, getattr(frag, name)[local].long(), k, generator).to(values.dtype)
-            extras[name] = values
+    def merge(self, state: MolBatch, k: int, generator: torch.Generator | None = None) -> MolBatch:
+        """``state`` with its fixed atoms, their classes and the bonds among them taken from the fragment
+        noised to step k (the fragment itself at k = 0, no random draw)."""
+        fixed = self._fixed_atoms(state)  # [G F]
+        g, batch = state.num_graphs, state.batch
+        known = MolBatch.from_graphs([self.fragment.graph] * g).to(state.pos.device)
+        known = replace(known, pos=known.pos.to(state.pos.dtype), pocket=state.pocket)
+        if k > 0:
+            known = self.diffusion.noise(known, torch.full((g,), k, dtype=torch.long, device=state.pos.device),
+                                         generator)
+        pos = state.pos.clone()
+        if state.pocket is not None:
+            pos[fixed] = known.pos
+        elif k == 0:  # translate the molecule so the fragment's centre is its input centre
+            pos = pos + graph_mean(known.pos - state.pos[fixed], batch[fixed], g)[batch]
+            pos[fixed] = known.pos
+        else:  # the centred copy at the fixed atoms' centre, then the molecule centred again
+            pos[fixed] = graph_mean(state.pos[fixed], batch[fixed], g)[batch[fixed]] + known.pos
+            pos = remove_mean(pos, batch, g)
+        classes = {"atom_types": state.atom_types.clone(), "charges": state.charges.clone(),
+                   **{name: getattr(state, name).clone() for name in self.diffusion.extras}}
+        for name, values in classes.items():
+            values[fixed] = getattr(known, name).to(values.dtype)
         pairs = upper_pairs(state)  # [2, P]
         bonds = state.edge_bond_types(pairs)  # [P]
-        atom_local = torch.arange(state.pos.shape[0], device=pos.device) - state.ptr[state.batch]  # [N]
-        inner = (atom_local[pairs] < self.fragment.num_atoms).all(0)  # [P] both atoms fixed
-        dense = frag.dense_bonds()  # [F, F]
-        bonds[inner] = _noised(d.bonds, dense[atom_local[pairs[0, inner]], atom_local[pairs[1, inner]]], k, generator)
+        local = torch.arange(state.pos.shape[0], device=pos.device) - state.ptr[batch]  # [N] index in its molecule
+        inner = (local[pairs] < self.fragment.num_atoms).all(0)  # [P] both atoms fixed
+        bonds[inner] = known.edge_bond_types(upper_pairs(known))  # the same pairs (i, j), in the same order
         bonded = bonds > 0
-        return replace(state, pos=pos, atom_types=atom_types, charges=charges, bond_index=pairs[:, bonded],
-                       bond_types=bonds[bonded], **extras)
+        return replace(state, pos=pos, bond_index=pairs[:, bonded], bond_types=bonds[bonded], **classes)
 
-    def _positions(self, state: MolBatch, fixed: Tensor, local: Tensor, k: int,
-                   generator: torch.Generator | None) -> Tensor:
-        """[N, 3] coordinates with the fixed atoms at step k (exactly the input at k = 0, centred mode translated)."""
-        g, batch = state.num_graphs, state.batch
-        x0 = self.fragment.graph.pos.to(state.pos)[local]  # [G F, 3]
-        fixed_graph = batch[fixed]  # [G F]
-        pocket = state.pocket
-        pos = state.pos.clone()
-        if k == 0:
-            if pocket is None:  # move the molecule so the fragment's centre is its input centre
-                shift = graph_mean(x0 - state.pos[fixed], fixed_graph, g)  # [G, 3]
-                pos = pos + shift[batch]
-            pos[fixed] = x0
-            return pos
-        a = _signal(self.diffusion.coords.schedule, k)  # alpha_bar
-        eps = torch.randn(x0.shape, dtype=x0.dtype, device=x0.device, generator=generator)  # [G F, 3]
-        if pocket is None:
-            centre = graph_mean(state.pos[fixed], fixed_graph, g)[fixed_graph]  # [G F, 3]
-            x0 = remove_mean(x0, fixed_graph, g)
-            pos[fixed] = centre + math.sqrt(a) * x0 + math.sqrt(1.0 - a) * remove_mean(eps, fixed_graph, g)
-            return remove_mean(pos, batch, g)
-        o = pocket_origin(state)[fixed]  # [G F, 3]
-        pos[fixed] = o + math.sqrt(a) * (x0 - o) + math.sqrt(1.0 - a) * eps
-        return pos
-
-    def _fixed_atoms(self, state: MolBatch) -> tuple[Tensor, Tensor]:
-        """Global indices [G F] of atoms 0..F-1 of every molecule and their fragment indices [G F]."""
+    def _fixed_atoms(self, state: MolBatch) -> Tensor:
+        """Global indices [G F] of atoms 0..F-1 of every molecule."""
         f, sizes = self.fragment.num_atoms, state.num_atoms
         if bool((sizes <= f).any()):
-            raise MolgenInputError(f"{self.source}: the fragment has {f} atoms; every molecule needs more, "
+            raise MolgenInputError(f"{self.fragment.source}: the fragment has {f} atoms; every molecule needs more, "
                                    f"got one of {int(sizes.min())}")
-        local = torch.arange(f, device=state.ptr.device).repeat(state.num_graphs)  # [G F]
-        return state.ptr[:-1].repeat_interleave(f) + local, local
-
-    # ---------------------------------------------------------------- RePaint resampling
-    def _resample(self, state: MolBatch, t: int, s: int, generator: torch.Generator | None) -> MolBatch:
-        """Noise x_s forward to t with q(x_t | x_s), jump back to s and put the fragment in again."""
-        d, g, batch = self.diffusion, state.num_graphs, state.batch
-        pos = state.pos
-        a = _signal(d.coords.schedule, t) / _signal(d.coords.schedule, s)  # alpha_bar_t / alpha_bar_s
-        eps = torch.randn(pos.shape, dtype=pos.dtype, device=pos.device, generator=generator)
-        pocket = state.pocket
-        if pocket is None:  # x_s at s = 0 was moved to the fragment's frame: back to the centred subspace
-            pos = math.sqrt(a) * remove_mean(pos, batch, g) + math.sqrt(1.0 - a) * remove_mean(eps, batch, g)
-        else:
-            o = pocket_origin(state)  # [N, 3]
-            pos = o + math.sqrt(a) * (pos - o) + math.sqrt(1.0 - a) * eps
-        pairs = upper_pairs(state)
-        bonds = _forward(d.bonds, state.edge_bond_types(pairs), t, s, generator)
-        extras = {name: _forward(cat, getattr(state, name).long(), t, s, generator).to(getattr(state, name).dtype)
-                  for name, cat in d.extras.items()}
-        charges = index_to_charge(_forward(d.charges, charge_to_index(state.charges), t, s, generator))
-        bonded = bonds > 0
-        noisy = replace(state, pos=pos, atom_types=_forward(d.atoms, state.atom_types, t, s, generator),
-                        charges=charges, bond_index=pairs[:, bonded], bond_types=bonds[bonded], **extras)
-        k_t = torch.full((g,), t, dtype=torch.long, device=pos.device)
-        k_s = torch.full((g,), s, dtype=torch.long, device=pos.device)
-        post = d.posterior(self.model, noisy, k_t, k_s)
-        return self._merge(d.sample_posterior(post, noisy, generator), s, generator)
-
-
-
-def _signal(schedule: CosineSchedule, k: int) -> float:
-    """alpha_bar at the integer step k (computed in float64)."""
-    return float(schedule.signal(torch.tensor([k]))[0])
-
-
-def _noised(cat: CategoricalDiffusion, x0: Tensor, k: int, generator: torch.Generator | None) -> Tensor:
-    """x0 [M] classes noised to step k (x0 itself at k = 0): [M]."""
-    if k == 0 or x0.numel() == 0:
-        return x0
-    return cat.noise(x0, torch.full_like(x0, k), generator)
-
-
-def _forward(cat: CategoricalDiffusion, x_s: Tensor, t: int, s: int, generator: torch.Generator | None) -> Tensor:
-    """x_t ~ q(x_t | x_s) = a_ts onehot(x_s) + (1 - a_ts) m for classes x_s [M]: [M]."""
-    a = _signal(cat.schedule, t) / _signal(cat.schedule, s)
-    onehot = torch.nn.functional.one_hot(x_s, cat.num_classes).to(torch.float64)
-    return sample_classes(a * onehot + (1.0 - a) * cat.marginal.to(x_s.device), generator)
-
-
-def sample_with_fragment(model: Denoiser, diffusion: MolecularDiffusion, fragment: Fragment, num_atoms: Tensor,
-                         grid: list[int] | None = None, generator: torch.Generator | None = None,
-                         device: torch.device | str = "cpu", on_step: Callable[[int], None] | None = None,
-                         resamplings: int = 1) -> MolBatch:
-    """:func:`~molgen.diffusion.sampler.sample_batch` of num_atoms [G] (> F) molecules keeping ``fragment``."""
-    inpainter = FixedFragmentInpainter(diffusion, fragment, model=model, resamplings=resamplings)
-    return sample_batch(model, diffusion, num_atoms, grid=grid, generator=generator, device=device,
-                        on_step=on_step, hooks=[inpainter], initial=functools.partial(inpainter.initial,
-                                                                                      generator=generator))
+        return state.ptr[:-1].repeat_interleave(f) + torch.arange(f, device=state.ptr.device).repeat(state.num_graphs)

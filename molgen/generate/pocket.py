@@ -20,9 +20,7 @@ from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block
 from molgen.chem.vocab import VocabularyError
 from molgen.data.pocket import DEFAULT_POCKET_CUTOFF, parse_pdb, pocket_graph, select_pocket
 from molgen.errors import MolgenInputError, check_regular_file
-
-#: Residues within this distance (A) of ``--center`` form the pocket.
-DEFAULT_CENTER_RADIUS = 10.0
+from molgen.generate.options import DEFAULT_CENTER_RADIUS
 
 
 def reference_ligand_positions(path: str | Path) -> np.ndarray:

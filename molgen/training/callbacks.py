@@ -1,4 +1,4 @@
-"""Training callbacks: atomic checkpoint writing and periodic sample-and-evaluate."""
+"""Training callbacks: atomic checkpoint writing and periodic sample-and-evaluate (RDKit only when it evaluates)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from molgen.atomic import atomic_path
-from molgen.chem.featurize import reconstruct_mol
-from molgen.diffusion.sampler import fixed_or_sampled_atoms, sample_batch, step_schedule
+from molgen.diffusion.reverse import fixed_or_sampled_atoms, sample_batch, step_schedule
 from molgen.safe_load import load_checkpoint
 
 
@@ -54,6 +53,7 @@ class SampleEvaluateCallback(L.Callback):
             logger.log_metrics({f"sample/{k}": v for k, v in metrics.items()}, step=step)
 
     def evaluate(self, pl_module: Any) -> dict[str, float]:
+        from molgen.chem.featurize import reconstruct_mol  # RDKit: only when training evaluates samples
         from molgen.eval import evaluate_molecules
 
         diffusion = pl_module.diffusion

@@ -15,7 +15,7 @@ from torch import nn
 from molgen.chem.molgraph import MolBatch
 from molgen.config.load import config_from_dict
 from molgen.diffusion.marginals import Marginals
-from molgen.generate.model import build_denoiser, build_diffusion
+from molgen.model import build_denoiser, build_diffusion
 from molgen.training.ema import EMA
 
 

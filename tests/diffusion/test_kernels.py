@@ -107,7 +107,8 @@ def test_gaussian_jump_preserves_the_forward_marginal() -> None:
     x0 = torch.tensor([[1.0, -2.0, 0.5], [-1.0, 2.0, -0.5]], dtype=torch.float64).repeat(g, 1)
     k_t, k_s = torch.full((g,), 80), torch.full((g,), 30)
     x_t = gauss.noise(x0, k_t, batch, g, gen)
-    x_s = gauss.step(x_t, x0, k_t, k_s, batch, g, gen)
+    mean, var = gauss.posterior(x_t, remove_mean(x0, batch, g), k_t, k_s, batch)
+    x_s = remove_mean(mean + var.sqrt() * centered_noise(x_t, batch, g, gen), batch, g)
     a_s = float(sched.alpha_bar[30])
     first = x_s[0::2]
     assert torch.allclose(first.mean(0), math.sqrt(a_s) * x0[0], atol=0.03)
@@ -162,3 +163,55 @@ def test_power_two_is_eqgat_diffs_coordinate_parametrisation() -> None:
     assert torch.allclose(x_t, abar * x0 + (1 - abar**2).sqrt() * eps, atol=1e-12)
     with pytest.raises(ValueError, match="power"):
         CosineSchedule(10, power=0.0)
+
+
+@pytest.mark.parametrize("centered", [True, False])
+def test_gaussian_renoise_composes_with_the_forward_process(centered: bool) -> None:
+    """x_s ~ q(x_s | x0), then x_t ~ q(x_t | x_s) (renoise) is distributed as q(x_t | x0), in both frames."""
+    sched = CosineSchedule(100, 2.5)
+    gauss = GaussianDiffusion(sched)
+    gen = torch.Generator().manual_seed(2)
+    g, n = 20000, 2
+    batch = torch.arange(g).repeat_interleave(n)
+    x0 = torch.tensor([[1.0, -2.0, 0.5], [-1.0, 2.0, -0.5]], dtype=torch.float64).repeat(g, 1)
+    k_s, k_t = torch.full((g,), 30), torch.full((g,), 70)
+    x_s = gauss.noise(x0, k_s, batch, g, gen, centered=centered)
+    x_t = gauss.renoise(x_s, k_s, k_t, batch, g, gen, centered=centered)
+    a_t = float(sched.alpha_bar[70])
+    first = x_t[0::2]
+    assert torch.allclose(first.mean(0), math.sqrt(a_t) * x0[0], atol=0.03)
+    per_atom = (1 - a_t) * (0.5 if centered else 1.0)  # centred noise on 2 atoms halves each atom's variance
+    assert torch.allclose(first.var(0), torch.full((3,), per_atom, dtype=torch.float64), rtol=0.05)
+    if centered:
+        assert float(x_t.view(g, n, 3).mean(1).abs().max()) < 1e-12
+    same = gauss.renoise(x_s, k_s, k_s, batch, g, gen, centered=centered)  # s -> s keeps x_s
+    assert torch.allclose(same, remove_mean(x_s, batch, g) if centered else x_s, atol=1e-12)
+
+
+def test_noise_is_renoise_from_step_zero_bit_for_bit() -> None:
+    gauss, cat = GaussianDiffusion(CosineSchedule(100, 2.5)), _categorical()
+    batch = torch.arange(4).repeat_interleave(3)
+    x0 = torch.randn(12, 3, generator=torch.Generator().manual_seed(0))
+    k = torch.tensor([3, 40, 77, 100])
+    a = gauss.noise(x0, k, batch, 4, torch.Generator().manual_seed(1))
+    b = gauss.renoise(x0, torch.zeros_like(k), k, batch, 4, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)
+    classes, steps = torch.tensor([0, 1, 2, 3] * 50), torch.arange(200) % 51
+    assert torch.equal(cat.noise(classes, steps, torch.Generator().manual_seed(2)),
+                       cat.renoise(classes, torch.zeros_like(steps), steps, torch.Generator().manual_seed(2)))
+
+
+def test_categorical_renoise_composes_with_the_forward_process() -> None:
+    """q(x_t | x_s) after q(x_s | x0) gives the classes of q(x_t | x0) = a_t onehot(x0) + (1 - a_t) m."""
+    cat = _categorical()
+    gen = torch.Generator().manual_seed(4)
+    m = 200000
+    x0 = torch.full((m,), 2)
+    k_s, k_t = torch.full((m,), 10), torch.full((m,), 35)
+    x_t = cat.renoise(cat.noise(x0, k_s, gen), k_s, k_t, gen)
+    a_t = float(cat.schedule.alpha_bar[35])
+    expected = a_t * torch.nn.functional.one_hot(torch.tensor(2), 4).double() + (1 - a_t) * cat.marginal
+    observed = torch.bincount(x_t, minlength=4).double() / m
+    assert torch.allclose(observed, expected, atol=4e-3)
+    assert torch.allclose(cat.probs_xt_given_xs(x0[:3], k_s[:3], k_s[:3]),
+                          torch.nn.functional.one_hot(x0[:3], 4).double())  # s -> s keeps the class

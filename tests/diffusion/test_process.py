@@ -11,7 +11,7 @@ from standin import StandInDenoiser, toy_marginals, toy_molecules
 from molgen.chem.molgraph import MolBatch, MolGraph
 from molgen.config.schema import DiffusionConfig
 from molgen.diffusion.process import MolecularDiffusion, upper_pairs
-from molgen.diffusion.sampler import fixed_or_sampled_atoms, sample_batch, step_schedule
+from molgen.diffusion.reverse import fixed_or_sampled_atoms, sample_batch, step_schedule
 
 EXTRAS = ("is_aromatic", "hybridization")
 
@@ -141,3 +141,54 @@ def test_sampling_is_reproducible_and_valid() -> None:
         assert g.hybridization is not None and g.is_aromatic.dtype == torch.bool
     fixed = fixed_or_sampled_atoms(diffusion, 3, 7)
     assert fixed.tolist() == [7, 7, 7]
+
+
+def test_renoise_keeps_each_frame_and_noise_is_renoise_from_zero() -> None:
+    """The joint q(x_t | x_s): centred molecules stay centred, classes at s = t are kept, and :meth:`noise`
+    is renoise from step 0 (same draws, same result)."""
+    diffusion, _, clean = _setup()
+    k_s, k_t = torch.tensor([0, 10, 30]), torch.tensor([20, 10, 49])
+    noisy = diffusion.renoise(clean, k_s, k_t, torch.Generator().manual_seed(1))
+    g = clean.num_graphs
+    assert float(torch.zeros(g, 3, dtype=noisy.pos.dtype).index_add_(0, noisy.batch, noisy.pos).abs().max()) < 1e-9
+    unchanged = noisy.batch == 1  # s = t: the classes are kept
+    assert torch.equal(noisy.atom_types[unchanged], clean.atom_types[unchanged])
+    assert torch.equal(noisy.hybridization[unchanged], clean.hybridization[unchanged])
+    again = diffusion.noise(clean, k_t, torch.Generator().manual_seed(1))
+    from_zero = diffusion.renoise(clean, torch.zeros_like(k_t), k_t, torch.Generator().manual_seed(1))
+    assert torch.equal(again.pos, from_zero.pos) and torch.equal(again.bond_index, from_zero.bond_index)
+    assert torch.equal(again.atom_types, from_zero.atom_types) and torch.equal(again.charges, from_zero.charges)
+
+
+def test_renoise_in_a_pocket_batch_is_around_the_pocket_centre() -> None:
+    from molgen.chem.pocket_batch import PocketBatch
+
+    diffusion, _, _ = _setup(extras=())
+    g, o = 4000, torch.tensor([10.0, -3.0, 4.0], dtype=torch.float64)
+    pocket = PocketBatch(pos=o.expand(2 * g, 3).clone(), atom_types=torch.zeros(2 * g, dtype=torch.long),
+                         residue_types=torch.zeros(2 * g, dtype=torch.long),
+                         backbone=torch.zeros(2 * g, dtype=torch.bool), batch=torch.arange(g).repeat_interleave(2),
+                         ptr=torch.arange(0, 2 * g + 1, 2))
+    state = diffusion.prior(torch.full((g,), 3), dtype=torch.float64, pocket=pocket,
+                            generator=torch.Generator().manual_seed(0))
+    state = replace(state, pos=o + torch.tensor([2.0, 0.0, 0.0], dtype=torch.float64).expand_as(state.pos))
+    k_s, k_t = torch.full((g,), 5), torch.full((g,), 40)
+    same = diffusion.renoise(state, k_s, k_s, torch.Generator().manual_seed(1))
+    assert torch.allclose(same.pos, state.pos, atol=1e-12)  # nothing is centred in the receptor frame
+    noisy = diffusion.renoise(state, k_s, k_t, torch.Generator().manual_seed(1))
+    a = float(diffusion.coords.schedule.transition(k_t[:1], k_s[:1]))
+    expected = o + a ** 0.5 * torch.tensor([2.0, 0.0, 0.0], dtype=torch.float64)
+    assert torch.allclose(noisy.pos.mean(0), expected, atol=0.03)
+    assert torch.allclose(noisy.pos.var(0), torch.full((3,), 1 - a, dtype=torch.float64), rtol=0.05)
+
+
+def test_one_reverse_step_is_the_posterior_draw_and_its_estimate() -> None:
+    """:meth:`MolecularDiffusion.step` = posterior + sample_posterior, and hands back the network's estimate."""
+    diffusion, model, clean = _setup()
+    state = diffusion.noise(clean, torch.tensor([30, 30, 30]), torch.Generator().manual_seed(2))
+    k_t, k_s = torch.full((3,), 30), torch.full((3,), 20)
+    x_s, x0 = diffusion.step(model, state, k_t, k_s, torch.Generator().manual_seed(3))
+    post = diffusion.posterior(model, state, k_t, k_s)
+    expected = diffusion.sample_posterior(post, state, torch.Generator().manual_seed(3))
+    assert torch.equal(x_s.pos, expected.pos) and torch.equal(x_s.bond_index, expected.bond_index)
+    assert torch.equal(x0.atom_types, post.x0.atom_types) and torch.equal(x0.pos, post.x0.pos)

@@ -11,7 +11,7 @@ from rdkit.Chem import QED
 
 from molgen.cli import main as cli
 from molgen.errors import MolgenInputError
-from molgen.generate.steering import Steering
+from molgen.generate.options import Guidance
 
 ROOT = Path(__file__).resolve().parents[2]
 CKPT = ROOT / "checkpoints" / "qm9_noh_gaunt_cpu.ckpt"
@@ -49,9 +49,9 @@ def test_keep_top_writes_the_best_fraction_best_first(tmp_path) -> None:
     (dict(score="qed", keep_top=1.5), "fraction in"),
     (dict(guide="logp"), "unknown scorer 'logp'"),
 ])
-def test_bad_steering_is_one_clear_error(kwargs, message) -> None:
+def test_bad_guidance_is_one_clear_error(kwargs, message) -> None:
     with pytest.raises(MolgenInputError, match=message):
-        Steering(**kwargs)
+        Guidance(**kwargs)
 
 
 def test_vina_without_a_receptor_is_refused_before_sampling(tmp_path, capsys) -> None:

@@ -94,10 +94,10 @@ def test_gpu_train_sh_runs_without_rdkit_and_finish_writes_the_samples(tiny, tmp
     out, run_dir = tmp_path / "out", tmp_path / "run"
     env = {**os.environ, "OUT": str(out), "GPU_DATA_ROOT": str(root), "GPU_DATA": "tiny", "BUDGET_MINUTES": "3",
            "PYTHON": sys.executable, "PYTHONPATH": str(hide), "OMP_NUM_THREADS": "1"}
-    args = ["--run-dir", str(run_dir), "--layers", "1", "--scalar-dim", "16", "--vector-dim", "8", "--edge-dim", "4",
-            "--batch-size", "8", "--max-steps", "4", "--log-every", "1", "--timing-steps", "2", "--warmup", "1",
-            "--num-samples", "6", "--sample-steps", "5", "--sample-batch", "4", "--snapshot-minutes", "0.0001",
-            "--workers", "1", "optim.lr=5e-4"]
+    args = ["--run-dir", str(run_dir), "--timing-steps", "2", "--warmup", "1", "--num-samples", "6",
+            "--sample-steps", "5", "--sample-batch", "4", "--snapshot-minutes", "0.0001", "--workers", "1",
+            "model.num_layers=1", "model.scalar_dim=16", "model.vector_dim=8", "model.edge_dim=4",
+            "batching.batch_size=8", "optim.max_steps=4", "trainer.log_every=1", "optim.lr=5e-4"]
     done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_train.sh"), *args], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"gpu_train.sh exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

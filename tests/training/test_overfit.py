@@ -10,8 +10,8 @@ from molgen.chem.featurize import featurize_mol
 from molgen.chem.molgraph import MolBatch
 from molgen.config.load import load_config
 from molgen.diffusion.marginals import Marginals
-from molgen.diffusion.sampler import sample_batch, step_schedule
-from molgen.generate import build_denoiser, build_diffusion
+from molgen.diffusion.reverse import sample_batch, step_schedule
+from molgen.model import build_denoiser, build_diffusion
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

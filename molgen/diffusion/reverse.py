@@ -1,13 +1,15 @@
-"""Ancestral and few-step sampling: jump T = k_0 > k_1 > ... > k_S = 0 through exact posteriors.
+"""The reverse process: jump T = k_0 > k_1 > ... > k_S = 0 through exact posteriors, with step hooks.
 
 With S = T this is the usual ancestral sampler; with S < T each jump t -> s uses
 q(x_s | x_t, x0_hat) directly (Gaussian and marginalised categorical posteriors),
-which needs no retraining.
+which needs no retraining. Each jump is :meth:`MolecularDiffusion.step`; user code
+(inpainting, guidance) runs after it as :class:`StepHook`s sharing one :class:`StepContext`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -18,18 +20,35 @@ from molgen.chem.pocket_batch import PocketBatch
 from molgen.diffusion.process import Denoiser, MolecularDiffusion
 
 
-class StepHook(Protocol):
-    """User code run after every reverse jump t -> s (inpainting, guidance, logging).
+@dataclass
+class StepContext:
+    """One reverse jump t -> s as the hooks see it; a hook may replace ``state`` and ``x0``.
 
-    Called with the new state x_s, the network's clean estimate ``x0`` made at t (a
-    :class:`MolBatch` of the most likely classes, same atoms as ``state``), the integer steps
-    t > s and the sampler's generator; returns the state the sampler continues from (it may
-    replace atoms, or resample whole molecules, as long as it returns a valid MolBatch).
-    The last call has s = 0 and its result is what the sampler returns.
+    ``state`` is x_s (G molecules), ``x0`` the network's clean estimate (most likely classes, same atoms
+    as ``state``) that x_s was drawn from; hooks run in order, each seeing what the previous one left
+    (e.g. the inpainter's merged state and its last estimate, which the guide then scores). ``model``,
+    ``diffusion`` and ``generator`` are the sampler's, for hooks that redo a jump (RePaint).
     """
 
-    def __call__(self, state: MolBatch, x0: MolBatch, t: int, s: int,
-                 generator: torch.Generator | None) -> MolBatch: ...
+    state: MolBatch
+    x0: MolBatch
+    t: int
+    s: int
+    model: Denoiser
+    diffusion: MolecularDiffusion
+    generator: torch.Generator | None = None
+
+    def steps(self, k: int) -> Tensor:
+        """[G] long tensor of the integer step ``k``, on the state's device."""
+        return torch.full((self.state.num_graphs,), k, dtype=torch.long, device=self.state.pos.device)
+
+
+class StepHook(Protocol):
+    """User code run after every reverse jump t -> s: reads and may update the :class:`StepContext`
+    (``context.state`` must stay a valid MolBatch). The last call has s = 0 and the state it leaves is
+    what the sampler returns."""
+
+    def __call__(self, context: StepContext) -> None: ...
 
 
 def step_schedule(num_steps: int, steps: int | None = None) -> list[int]:
@@ -65,10 +84,11 @@ def sample_batch(model: Denoiser, diffusion: MolecularDiffusion, num_atoms: Tens
         g = state.num_graphs
         k_t = torch.full((g,), t, dtype=torch.long, device=device)
         k_s = torch.full((g,), s, dtype=torch.long, device=device)
-        post = diffusion.posterior(model, state, k_t, k_s)
-        state = diffusion.sample_posterior(post, state, generator)
+        x_s, x0 = diffusion.step(model, state, k_t, k_s, generator)
+        context = StepContext(x_s, x0, t, s, model, diffusion, generator)
         for hook in hooks:
-            state = hook(state, post.x0, t, s, generator)
+            hook(context)
+        state = context.state
         if on_step is not None:
             on_step(i + 1)
     return state
@@ -76,9 +96,8 @@ def sample_batch(model: Denoiser, diffusion: MolecularDiffusion, num_atoms: Tens
 
 def fixed_or_sampled_atoms(diffusion: MolecularDiffusion, num: int, atoms: int | None,
                            generator: torch.Generator | None = None) -> Tensor:
-    """[num] atom counts: all equal to ``atoms`` if given, else drawn from the training histogram."""
+    """[num] atom counts: all equal to ``atoms`` (>= 1, checked by the caller) if given, else drawn from the
+    training histogram."""
     if atoms is not None:
-        if atoms < 1:
-            raise ValueError(f"--atoms must be >= 1, got {atoms}")
         return torch.full((num,), int(atoms), dtype=torch.long)
     return diffusion.marginals.sample_num_atoms(num, generator)

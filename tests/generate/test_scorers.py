@@ -1,4 +1,4 @@
-"""Scorers (QED, SA, Vina) on known molecules, the registry, and keep_top's ranking."""
+"""Scorers (QED, SA, Vina) on known molecules, the table of them, and keep_top's ranking."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from molgen.chem.featurize import featurize_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.vocab import element_index
 from molgen.errors import MolgenInputError
-from molgen.generate.hooks import (
+from molgen.generate.scorers import (
     SCORERS,
     MoleculeScorer,
     QEDScorer,
@@ -85,7 +85,10 @@ def test_fragments_are_scored_when_connectivity_is_not_required():
 
 
 def test_registry_builds_scorers_and_names_bad_requests():
+    from molgen.generate.options import SCORER_NAMES
+
     assert SCORERS == {"qed": QEDScorer, "sa": SAScorer, "vina": VinaScorer}
+    assert tuple(SCORERS) == SCORER_NAMES  # the names the options check are the scorers that exist
     scorer = build_scorer("qed")
     assert isinstance(scorer, QEDScorer) and isinstance(scorer, MoleculeScorer)
     assert build_scorer("sa", implicit_hydrogens=False).implicit_hydrogens is False

@@ -20,7 +20,7 @@ QED and SA are those of the drug-likeness metrics (:mod:`molgen.eval.druglike`),
 ``molgen dock --mode score`` (:mod:`molgen.dock`). A graph without any hydrogen is taken to be a
 heavy-atom graph and gets its implied hydrogens first (``implicit_hydrogens`` forces either way).
 
-Shape symbols: N atoms, G graphs.
+RDKit is imported when a molecule is first scored. Shape symbols: N atoms, G graphs.
 """
 
 from __future__ import annotations
@@ -30,17 +30,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import torch
-from rdkit import Chem, rdBase
 
-from molgen.chem.featurize import reconstruct_mol
-from molgen.chem.hydrogens import has_hydrogens
 from molgen.chem.molgraph import MolGraph
-from molgen.dock.box import Box
 from molgen.errors import MolgenInputError
+
+if TYPE_CHECKING:
+    from rdkit import Chem
+
+    from molgen.dock.box import Box
 
 
 @runtime_checkable
@@ -63,6 +64,11 @@ def graph_to_mol(graph: MolGraph, implicit_hydrogens: bool | None = None,
     ``implicit_hydrogens`` None: implied hydrogens are added when ``graph`` has no H atom at all.
     An empty graph is None, and so is a molecule of several fragments with ``connected``.
     """
+    from rdkit import Chem, rdBase
+
+    from molgen.chem.featurize import reconstruct_mol
+    from molgen.chem.hydrogens import has_hydrogens
+
     if graph.num_atoms == 0:
         return None
     implicit = not has_hydrogens(graph) if implicit_hydrogens is None else implicit_hydrogens
@@ -98,7 +104,7 @@ class _DrugLikeScorer:
             if mol is None:
                 return math.nan
             value = compute([mol], EvalOptions())[0].get(self._key)
-        except Exception:  # one odd molecule (RDKit internals) must not stop sampling
+        except (RuntimeError, ValueError):  # RDKit's errors on one odd molecule: it scores NaN, sampling goes on
             return math.nan
         return self._transform(float(value)) if value is not None else math.nan
 
@@ -165,7 +171,7 @@ class VinaScorer:
         return out
 
 
-#: Built-in scorers by ``--guide`` name.
+#: Built-in scorers by ``--guide`` name (the names are :data:`molgen.generate.options.SCORER_NAMES`).
 SCORERS: dict[str, type] = {"qed": QEDScorer, "sa": SAScorer, "vina": VinaScorer}
 
 
