@@ -46,13 +46,17 @@ def _geom_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-atoms", type=int, help="drop conformers with more atoms")
     parser.add_argument("--shard-size", type=int, default=500, help="molecules per resumable shard")
     parser.add_argument("--summary", default="summary_drugs.json", help="summary file name inside rdkit_folder")
+    parser.add_argument("--remove-hs", action="store_true",
+                        help="heavy atoms only, as processed/geom_drugs_noh (configs/geom_drugs.yaml; with --kekulize)")
+    parser.add_argument("--kekulize", action="store_true", help="Kekulé bonds instead of the aromatic bond class")
 
 
 def _geom_run(args: argparse.Namespace) -> None:
     from molgen.data.geom import GeomDrugs
 
     builder = GeomDrugs(args.raw, conformers=args.conformers, split_file=args.split_file, seed=args.seed,
-                        max_atoms=args.max_atoms, shard_size=args.shard_size, summary_name=args.summary)
+                        max_atoms=args.max_atoms, shard_size=args.shard_size, summary_name=args.summary,
+                        remove_hs=args.remove_hs, kekulize=args.kekulize)
     builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
                     progress=not args.no_progress)
 
