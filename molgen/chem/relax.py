@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from rdkit import Chem
 
-from molgen.chem.strain import MMFFSetup, force_field, heavy_indices, minimise, mmff_setup, positions
+from molgen.chem.strain import MinimiserError, MMFFSetup, force_field, heavy_indices, minimise, mmff_setup, positions
 from molgen.errors import MolgenInputError
 
 RELAX_MODES = ("none", "h", "mmff")
@@ -54,31 +54,36 @@ def relax(mol: Chem.Mol, mode: str = "h", *, max_shift: float = MAX_SHIFT, restr
         return RelaxResult(Chem.Mol(mol), mode, relaxed=False)
     setup = mmff_setup(mol, conf_id)
     if setup.reason is not None:
-        copy = Chem.Mol(mol)
-        copy.SetProp("relax_failed", setup.reason)
-        return RelaxResult(copy, mode, relaxed=False, reason=setup.reason)
+        return _unrelaxed(mol, mode, setup.reason)
     work = setup.mol
     heavy = heavy_indices(work)
     start = positions(work)
     ff = force_field(setup, fixed=heavy)
     before = ff.CalcEnergy()
-    minimise(ff)
-    _set_positions(work, ff.Positions())
-    if mode == "mmff":
-        ff = force_field(MMFFSetup(work, setup.props))
-        for index in heavy:
-            ff.MMFFAddPositionConstraint(index, max_shift, restraint)
-        minimise(ff)
+    try:
+        minimise(ff, movable=work.GetNumAtoms() - len(heavy))
         _set_positions(work, ff.Positions())
-        after = force_field(MMFFSetup(work, setup.props)).CalcEnergy()  # without the restraint terms
-    else:
-        after = ff.CalcEnergy()
+        if mode == "mmff":
+            ff = force_field(MMFFSetup(work, setup.props))
+            for index in heavy:
+                ff.MMFFAddPositionConstraint(index, max_shift, restraint)
+            minimise(ff)
+            _set_positions(work, ff.Positions())
+    except MinimiserError as err:
+        return _unrelaxed(mol, mode, f"MMFF minimiser failed ({err})")
+    after = force_field(MMFFSetup(work, setup.props)).CalcEnergy()  # without the restraint terms
     shift = positions(work)[heavy] - start[heavy]
     rmsd = float(np.sqrt((shift ** 2).sum(axis=1).mean())) if heavy else 0.0
     for key, value in (("relax_energy_before", before), ("relax_energy_after", after), ("relax_heavy_rmsd", rmsd)):
         work.SetDoubleProp(key, round(float(value), 4))
     work.SetProp("relax_mode", mode)
     return RelaxResult(work, mode, relaxed=True, energy_before=before, energy_after=after, heavy_rmsd=rmsd)
+
+
+def _unrelaxed(mol: Chem.Mol, mode: str, reason: str) -> RelaxResult:
+    copy = Chem.Mol(mol)
+    copy.SetProp("relax_failed", reason)
+    return RelaxResult(copy, mode, relaxed=False, reason=reason)
 
 
 def _set_positions(mol: Chem.Mol, flat: tuple[float, ...]) -> None:

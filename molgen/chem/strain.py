@@ -71,9 +71,23 @@ def force_field(setup: MMFFSetup, fixed: list[int] | None = None) -> rdForceFiel
     return ff
 
 
-def minimise(ff: rdForceField.ForceField, max_iters: int = MAX_ITERS, rounds: int = MAX_ROUNDS) -> bool:
-    """Minimise ``ff`` in place (its molecule's conformer moves) until converged; whether it converged."""
-    return any(ff.Minimize(maxIts=max_iters) == 0 for _ in range(rounds))
+class MinimiserError(RuntimeError):
+    """RDKit's BFGS minimiser stopped on an invariant (e.g. a line search that found no descent direction)."""
+
+
+def minimise(ff: rdForceField.ForceField, movable: int = 1, max_iters: int = MAX_ITERS,
+             rounds: int = MAX_ROUNDS) -> bool:
+    """Minimise ``ff`` in place (its molecule's conformer moves) until converged; whether it converged.
+
+    ``movable``: how many atoms are free; with none (every atom fixed) nothing is done. RDKit's own
+    invariant failures are raised as :class:`MinimiserError`.
+    """
+    if movable == 0:
+        return True
+    try:
+        return any(ff.Minimize(maxIts=max_iters) == 0 for _ in range(rounds))
+    except RuntimeError as err:  # RDKit raises its Invariant Violation as RuntimeError
+        raise MinimiserError(str(err).strip().splitlines()[1].strip() if "\n" in str(err) else str(err)) from err
 
 
 def heavy_indices(mol: Chem.Mol) -> list[int]:
@@ -107,16 +121,20 @@ def mmff_strain(mol: Chem.Mol, conf_id: int = -1) -> Strain:
     setup = mmff_setup(mol, conf_id)
     if setup.reason is not None:
         return Strain(None, None, None, reason=setup.reason)
-    ff = force_field(setup, fixed=heavy_indices(setup.mol))
+    heavy = heavy_indices(setup.mol)
+    ff = force_field(setup, fixed=heavy)
     e_pose = ff.CalcEnergy()
     if not np.isfinite(e_pose):
         return Strain(None, None, None, reason="MMFF energy at the pose is not finite")
-    h_done = minimise(ff)
-    e_h = ff.CalcEnergy()
-    relaxed = Chem.Mol(setup.mol)
-    relaxed.GetConformer().SetPositions(np.asarray(ff.Positions(), dtype=np.float64).reshape(-1, 3))
-    full = force_field(MMFFSetup(relaxed, setup.props))
-    all_done = minimise(full)
+    try:
+        h_done = minimise(ff, movable=setup.mol.GetNumAtoms() - len(heavy))
+        e_h = ff.CalcEnergy()
+        relaxed = Chem.Mol(setup.mol)
+        relaxed.GetConformer().SetPositions(np.asarray(ff.Positions(), dtype=np.float64).reshape(-1, 3))
+        full = force_field(MMFFSetup(relaxed, setup.props))
+        all_done = minimise(full)
+    except MinimiserError as err:
+        return Strain(None, None, None, energy=e_pose, reason=f"MMFF minimiser failed ({err})")
     e_min = full.CalcEnergy()
     return Strain(total=e_pose - e_min, hydrogens=e_pose - e_h, skeleton=e_h - e_min, energy=e_pose,
                   converged=h_done and all_done, hydrogens_added=setup.hydrogens_added)

@@ -108,6 +108,8 @@ def test_heavy_atom_input_gets_its_hydrogens_and_untypable_molecules_say_why():
                                   sanitize=False, removeHs=False)  # a five-valent carbon, as a model may write
     assert mmff_strain(broken).reason == "RDKit cannot sanitise the molecule"
     assert relax(broken, "h").reason == "RDKit cannot sanitise the molecule"
+    cyanogen = _minimum("N#CC#N")  # no hydrogen to move: the hydrogen step is a no-op, not a minimiser error
+    assert mmff_strain(cyanogen).hydrogens == 0 and relax(cyanogen, "h").relaxed and relax(cyanogen, "mmff").relaxed
     with pytest.raises(MolgenInputError, match="relax mode 'full'"):
         relax(heavy, "full")
 
