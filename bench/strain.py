@@ -7,6 +7,8 @@ Sets (each optional; the baseline is the data's own geometry):
 * ``qm9_dft``: the first ``--qm9-n`` records of QM9's ``gdb9.sdf`` (DFT geometries, their own hydrogens);
 * ``qm9_dft_placed_h``: the same heavy atoms with the hydrogens RDKit places when a heavy-atom model
   writes (``Chem.AddHs(addCoords=True)``): what placement alone costs on a perfect skeleton;
+* ``--set NAME=SDF`` (repeatable; a glob of SDF files too): any other SDF, e.g. the pocket model's
+  ligands and CrossDocked's own ligand poses (hydrogens a file lacks are placed as above);
 * ``moses3d_placed_h``: the first ``--moses-n`` molecules of a heavy-atom MOSES-3D store
   (``molgen data moses --remove-hs``) with hydrogens placed as the model writes them
   (:func:`molgen.chem.hydrogens.add_hydrogens`). With their own MMFF hydrogens these conformers are
@@ -17,7 +19,8 @@ of the result; medians of total / hydrogens / skeleton (kcal/mol), the number me
 (unreadable or untypable molecules, by reason), and for ``mmff`` the median heavy-atom RMSD moved.
 
     python bench/strain.py --ckpt checkpoints/qm9_noh_gaunt_cpu.ckpt --num 200 --steps 100 \\
-        --moses-root /tmp/moses_bench [--samples X.sdf] [--qm9 ../shared/data/qm9/gdb9_first100/gdb9.sdf]
+        --moses-root /tmp/moses_bench [--samples X.sdf] [--qm9 ../shared/data/qm9/gdb9_first100/gdb9.sdf] \\
+        [--set pocket_model=P.sdf --set 'crossdocked_ligands=../shared/data/crossdocked/crossdocked_pocket10/*/*.sdf']
 
 The last line printed is one JSON object with every figure and the settings.
 """
@@ -25,6 +28,7 @@ The last line printed is one JSON object with every figure and the settings.
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import subprocess
 import sys
@@ -123,6 +127,8 @@ def main() -> None:
     parser.add_argument("--moses-root", help="data root holding processed/<moses-name> (heavy atoms)")
     parser.add_argument("--moses-name", default="moses_noh")
     parser.add_argument("--moses-n", type=int, default=200)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=SDF",
+                        help="another SDF (or glob of SDFs) to measure, as NAME")
     args = parser.parse_args()
     settings = vars(args).copy()
     results: dict = {}
@@ -137,6 +143,10 @@ def main() -> None:
     if args.moses_root:
         results["moses3d_placed_h"] = measure(store_mols(processed_dir(args.moses_name, args.moses_root),
                                                          args.moses_n))
+    for item in args.set:
+        name, _, pattern = item.partition("=")
+        files = sorted(Path(f) for f in glob.glob(pattern)) or [Path(pattern)]
+        results[name] = measure([m for f in files for m in sdf_mols(f)])
     for name, rows in results.items():
         for mode, row in rows.items():
             print(f"{name:<18} relax={mode:<5} " + " ".join(f"{k}={v}" for k, v in row.items()))

@@ -151,6 +151,9 @@ def test_druglike_configs_share_one_model_and_name_the_heavy_atom_builders() -> 
     assert (moses.dataset.name, geom.dataset.name) == (moses_name("train", remove_hs=True), "geom_drugs_noh")
     assert moses.model == geom.model and moses.diffusion == geom.diffusion and moses.optim == geom.optim
     assert moses.model == load_config(CONFIGS / "demo.yaml").model  # the shipped QM9 heavy-atom architecture
+    shipped = torch.load(ROOT / "checkpoints" / "qm9_noh_gaunt_cpu.ckpt", map_location="cpu",
+                         weights_only=False)["hyper_parameters"]["config"]["model"]
+    assert {k: getattr(moses.model, k) for k in shipped} == shipped  # finetune starts from the shipped weights
     assert moses.model.extra_atom_features == 0 and moses.batching.mode == geom.batching.mode == "bucketed"
 
 
