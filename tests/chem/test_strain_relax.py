@@ -118,3 +118,52 @@ def _embedded_only(smiles: str) -> Chem.Mol:
     mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
     assert AllChem.EmbedMolecule(mol, randomSeed=0) == 0
     return mol
+
+
+def _sdf_text(mols: list[Chem.Mol]) -> str:
+    out = []
+    for mol in mols:
+        block = Chem.MolToMolBlock(mol, kekulize=False)
+        items = "".join(f">  <{k}>\n{v}\n\n" for k, v in mol.GetPropsAsDict(includePrivate=False).items())
+        out.append(block + items + "$$$$\n")
+    return "".join(out)
+
+
+def test_relax_sdf_writes_beside_the_raw_file_record_for_record(tmp_path):
+    from molgen.chem.relax import relax_sdf, relaxed_path
+    from molgen.chem.sdf_records import iter_sdf_mols
+
+    pose = _shaken(_minimum(ASPIRIN), 0.08, seed=3)
+    boron = _embedded_only("OB(O)c1ccccc1")
+    broken = Chem.MolFromMolBlock(Chem.MolToMolBlock(_minimum("CC")).replace("  1  2  1", "  1  2  3"),
+                                  sanitize=False, removeHs=False)
+    for k, mol in enumerate((pose, boron, broken)):
+        mol.SetProp("_Name", f"sample_{k}")
+        mol.SetIntProp("seed", k)
+    raw = tmp_path / "samples.sdf"
+    raw.write_text(_sdf_text([pose, boron, broken]) + "not a record\nM  END\n$$$$\n")
+    before = raw.read_bytes()
+    assert relaxed_path(raw, "mmff") == tmp_path / "samples.relax_mmff.sdf"
+    assert relaxed_path(tmp_path / "x.sdf.gz", "h") == tmp_path / "x.relax_h.sdf.gz"
+    reports = {mode: relax_sdf(raw, mode) for mode in ("h", "mmff")}
+    assert raw.read_bytes() == before  # the raw model output is never changed
+    for mode, report in reports.items():
+        assert report.path == relaxed_path(raw, mode) and (report.records, report.relaxed) == (4, 1)
+        assert sum(report.failed.values()) == 3 and "1 of 4" in report.summary()
+        records = [m for _, m in iter_sdf_mols(report.path, sanitize=False)]
+        assert len(records) == 4 and all(isinstance(m, Chem.Mol) for m in records[:3])
+        relaxed, typed, unsanitisable = records[:3]
+        assert [m.GetProp("_Name") for m in records[:3]] == ["sample_0", "sample_1", "sample_2"]
+        assert [m.GetProp("seed") for m in records[:3]] == ["0", "1", "2"]
+        assert relaxed.GetProp("relax_mode") == mode and float(relaxed.GetProp("relax_energy_after")) < float(
+            relaxed.GetProp("relax_energy_before"))
+        assert mmff_strain(relaxed).total < mmff_strain(pose).total
+        assert "MMFF94 cannot type" in typed.GetProp("relax_failed")
+        assert unsanitisable.GetProp("relax_failed") == "RDKit cannot sanitise the molecule"
+        np.testing.assert_allclose(positions(typed), positions(boron), atol=1e-4)  # copied as written
+    gz = relax_sdf(raw, "h", tmp_path / "out" / "r.sdf.gz")
+    assert gz.path.is_file() and len(list(iter_sdf_mols(gz.path, sanitize=False))) == 4
+    with pytest.raises(MolgenInputError, match="overwrite the raw"):
+        relax_sdf(raw, "h", raw)
+    with pytest.raises(MolgenInputError, match="relax mode 'full'"):
+        relax_sdf(raw, "full")
