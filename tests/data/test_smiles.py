@@ -196,3 +196,52 @@ def test_moses_builds_from_the_installed_package(tmp_path):
         expected = [Chem.CanonSmiles(next(handle).strip()) for _ in range(3)]
     stored = _stored(tmp_path, "moses_noh")
     assert sorted(Chem.CanonSmiles(g.props["input_smiles"]) for g in stored.values()) == sorted(expected)
+
+
+def test_pubchem_compounds_as_smiles_match_their_pubchem_3d_records(shared_data, tmp_path):
+    """The 10 real PubChem3D records' molecules, written as a named .smi (SMILES from the records): the stored
+    molecules are PubChem's: same heavy-atom count, canonical SMILES, and stereo read back from the 3D conformer."""
+    from molgen.chem.hydrogens import add_hydrogens
+    from molgen.chem.sdf_records import iter_sdf_mols
+
+    records = {}
+    for path in sorted((shared_data / "pubchem3d").glob("*.sdf")):
+        ((_, mol),) = list(iter_sdf_mols(path))
+        records[f"CID{mol.GetProp('PUBCHEM_COMPOUND_CID')}"] = mol
+    assert len(records) == 10
+    smi = _write_smi(tmp_path / "pubchem.smi", [(k, Chem.MolToSmiles(Chem.RemoveHs(m))) for k, m in records.items()])
+    report = build_smiles(smi, "pubchem_smiles", tmp_path, remove_hs=True, progress=False, log=None)
+    stored = _stored(tmp_path, "pubchem_smiles")
+    assert report.total_kept == 10 and not report.errors and sorted(stored) == sorted(records)
+    for name, graph in stored.items():
+        pubchem = records[name]
+        assert graph.num_atoms == int(pubchem.GetProp("PUBCHEM_HEAVY_ATOM_COUNT"))
+        assert Chem.CanonSmiles(graph.props["input_smiles"]) == Chem.MolToSmiles(Chem.RemoveHs(pubchem))
+        full, error = add_hydrogens(graph)  # heavy atoms stored; hydrogens implied, as a heavy-atom model writes
+        assert error is None
+        mol = Chem.RemoveHs(reconstruct_mol(full).mol)  # the conformer keeps every stereocentre of the record
+        Chem.AssignStereochemistryFrom3D(mol)
+        assert Chem.MolToSmiles(mol) == Chem.MolToSmiles(Chem.RemoveHs(pubchem)), name
+
+
+def test_smiles_builds_a_slice_of_the_real_moses_csv(tmp_path):
+    """The first 12 lines of the installed MOSES test_scaffolds.csv.gz, in its own format (gzip CSV, 'SMILES'
+    header), through the CLI with 2 workers."""
+    from molgen.data.moses import moses_file
+
+    try:
+        path = moses_file("test_scaffolds")
+    except MolgenInputError:
+        pytest.skip("the optional molsets package (pip install --no-deps molsets) is not installed")
+    with gzip.open(path, "rt") as handle:
+        lines = [next(handle) for _ in range(13)]
+    part = tmp_path / "moses_slice.csv.gz"
+    with gzip.open(part, "wt") as handle:
+        handle.write("".join(lines))
+    assert main(["data", "smiles", "--smi", str(part), "--name", "slice", "--root", str(tmp_path), "--remove-hs",
+                 "--workers", "2", "--no-progress"]) == 0
+    stored = _stored(tmp_path, "slice")
+    assert len(stored) == 12
+    expected = sorted(Chem.CanonSmiles(s.strip()) for s in lines[1:])
+    assert sorted(Chem.CanonSmiles(g.props["input_smiles"]) for g in stored.values()) == expected
+    assert all(12 <= g.num_atoms <= 30 and set(g.bond_types.tolist()) <= {1, 2, 3} for g in stored.values())
