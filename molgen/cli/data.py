@@ -46,13 +46,17 @@ def _geom_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-atoms", type=int, help="drop conformers with more atoms")
     parser.add_argument("--shard-size", type=int, default=500, help="molecules per resumable shard")
     parser.add_argument("--summary", default="summary_drugs.json", help="summary file name inside rdkit_folder")
+    parser.add_argument("--remove-hs", action="store_true",
+                        help="heavy atoms only, as processed/geom_drugs_noh (configs/geom_drugs.yaml; with --kekulize)")
+    parser.add_argument("--kekulize", action="store_true", help="Kekulé bonds instead of the aromatic bond class")
 
 
 def _geom_run(args: argparse.Namespace) -> None:
     from molgen.data.geom import GeomDrugs
 
     builder = GeomDrugs(args.raw, conformers=args.conformers, split_file=args.split_file, seed=args.seed,
-                        max_atoms=args.max_atoms, shard_size=args.shard_size, summary_name=args.summary)
+                        max_atoms=args.max_atoms, shard_size=args.shard_size, summary_name=args.summary,
+                        remove_hs=args.remove_hs, kekulize=args.kekulize)
     builder.process(args.root, force=args.force, workers=args.workers, strict=args.strict,
                     progress=not args.no_progress)
 
@@ -127,6 +131,60 @@ def _custom_run(args: argparse.Namespace) -> None:
     print(f"validation report: {processed_dir(args.name, args.root) / 'rejected.tsv'}")
 
 
+def _conformer_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the SMILES -> 3D conformer builders (``smiles``, ``moses``)."""
+    parser.add_argument("--conformers", type=int, default=1, help="ETKDGv3 + MMFF conformers per molecule")
+    parser.add_argument("--remove-hs", action="store_true",
+                        help="heavy atoms only (hydrogens are added back, in 3D, when a model trained on it samples)")
+    parser.add_argument("--aromatic", action="store_true", help="keep the aromatic bond class (default: Kekulé)")
+    parser.add_argument("--limit", type=int, help="only the first N input rows")
+    parser.add_argument("--seed", type=int, default=0, help="conformer seed (hashed with each SMILES) and split seed")
+    parser.add_argument("--max-atoms", type=int, help="reject molecules with more stored atoms")
+    parser.add_argument("--largest-fragment", action="store_true",
+                        help="keep the largest fragment of salts/mixtures instead of rejecting them")
+    parser.add_argument("--shard-size", type=int, default=100, help="input rows per resumable shard")
+
+
+def _smiles_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--smi", help="a .smi/.csv/.tsv file (optionally .gz) or a folder of them")
+    parser.add_argument("--source", choices=("file", "moses"), default="file",
+                        help="moses: the installed molsets package's SMILES (see 'molgen data moses')")
+    parser.add_argument("--split", choices=("train", "test", "test_scaffolds"), default="train",
+                        help="MOSES split with --source moses")
+    parser.add_argument("--name", help="dataset name (folder under processed/; default with --source moses: moses...)")
+    _conformer_options(parser)
+
+
+def _moses_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--split", choices=("train", "test", "test_scaffolds"), default="train", help="MOSES split")
+    parser.add_argument("--name", help="dataset name (default moses, moses_test, ...; _noh with --remove-hs)")
+    parser.set_defaults(source="moses", smi=None)
+    _conformer_options(parser)
+
+
+def _smiles_run(args: argparse.Namespace) -> None:
+    from molgen.data.moses import build_moses
+    from molgen.data.smiles import build_smiles
+    from molgen.data.template import processed_dir
+    from molgen.errors import MolgenInputError
+
+    common = dict(force=args.force, workers=args.workers, strict=args.strict, progress=not args.no_progress,
+                  conformers=args.conformers, remove_hs=args.remove_hs, kekulize=not args.aromatic,
+                  limit=args.limit, seed=args.seed, max_atoms=args.max_atoms,
+                  largest_fragment=args.largest_fragment, shard_size=args.shard_size)
+    if args.source == "moses":
+        report = build_moses(args.split, args.root, name=args.name, **common)
+    elif not (args.smi and args.name):
+        raise MolgenInputError("molgen data smiles needs --smi FILE|DIR and --name NAME (or --source moses)")
+    else:
+        report = build_smiles(args.smi, args.name, args.root, **common)
+    for e in report.errors[:20]:
+        print(f"  failed {e['file']}, line {e['index']}: {e['reason']} ({e.get('detail', '')})")
+    if len(report.errors) > 20:
+        print(f"  ... {len(report.errors) - 20} more")
+    print(f"failures: {processed_dir(report.name, args.root) / 'failures.tsv'}")
+
+
 @dataclass(frozen=True)
 class DatasetCommand:
     """One ``molgen data`` dataset: its help line, its own options, and the call of its library function."""
@@ -144,6 +202,8 @@ DATASETS: dict[str, DatasetCommand] = {
     "crossdocked": DatasetCommand("CrossDocked2020 pocket10 protein-ligand pairs", _crossdocked_options,
                                   _crossdocked_run),
     "custom": DatasetCommand("your own SDF files", _custom_options, _custom_run),
+    "smiles": DatasetCommand("SMILES files -> 3D conformers (RDKit ETKDGv3 + MMFF)", _smiles_options, _smiles_run),
+    "moses": DatasetCommand("MOSES drug-like SMILES (molsets package) -> 3D conformers", _moses_options, _smiles_run),
 }
 
 

@@ -78,13 +78,22 @@ class GeomDrugs(ShardedBuilder):
         max_atoms: drop conformers with more atoms (``None``: keep all).
         shard_size: molecules per shard (unit of resumption and of parallel work).
         summary_name: summary file inside ``rdkit_folder``.
+        remove_hs: store heavy atoms only (featurised with their hydrogens first), as
+            ``processed/geom_drugs_noh``: the heavy-atom convention of ``configs/geom_drugs.yaml`` and
+            ``configs/moses.yaml`` (hydrogens placed in 3D when a model trained on it writes).
+        kekulize: Kekulé bonds (classes 1..3) instead of RDKit's aromatic class 4.
     """
 
     name = "geom_drugs"
+    #: class defaults; set on the instance only when not default, so they enter the build signature only then
+    #: (an existing explicit-H build keeps its signature and stays cached)
+    remove_hs: bool = False
+    kekulize: bool = False
 
     def __init__(self, raw: str | Path, *, conformers: int = 5, fractions: dict[str, float] | None = None,
                  seed: int = 0, split_file: str | Path | None = None, max_atoms: int | None = None,
-                 shard_size: int = 500, summary_name: str = "summary_drugs.json", name: str | None = None):
+                 shard_size: int = 500, summary_name: str = "summary_drugs.json", name: str | None = None,
+                 remove_hs: bool = False, kekulize: bool = False):
         self.raw = Path(raw)
         if not self.raw.exists():
             raise FileNotFoundError(f"GEOM input not found: {self.raw}")
@@ -95,8 +104,14 @@ class GeomDrugs(ShardedBuilder):
         self.max_atoms = max_atoms
         self.shard_size = shard_size
         self.summary_name = summary_name
+        if remove_hs:
+            self.remove_hs = True
+        if kekulize:
+            self.kekulize = True
         if name is not None:
             self.name = name
+        elif remove_hs:
+            self.name = "geom_drugs_noh"
         self.splits = tuple(dict.fromkeys([*self.fractions, *self._file_splits()]))
 
     def _file_splits(self) -> list[str]:
@@ -158,12 +173,14 @@ class GeomDrugs(ShardedBuilder):
                 return RecordError(record.file, record.index, result.reason or "bond perception failed",
                                    f"{smiles} conformer {rank}: {result.detail}")
             mol = result.mol
-        if self.max_atoms is not None and mol.GetNumAtoms() > self.max_atoms:
+        atoms = mol.GetNumHeavyAtoms() if self.remove_hs else mol.GetNumAtoms()
+        if self.max_atoms is not None and atoms > self.max_atoms:
             return RecordError(record.file, record.index, "more atoms than max_atoms",
-                               f"{mol.GetNumAtoms()} > {self.max_atoms} ({smiles})")
+                               f"{atoms} > {self.max_atoms} ({smiles})")
         props = {**conf.meta, "source_smiles": smiles, "conformer_rank": rank}
         name = f"geom:{conf.meta['geom_id']}" if "geom_id" in conf.meta else f"{record.index}:{rank}"
-        return featurize_mol(mol, name=name, props=props)
+        graph = featurize_mol(mol, name=name, props=props, kekulize=self.kekulize)
+        return graph.heavy_atoms() if self.remove_hs else graph
 
     def split_of(self, graph: MolGraph) -> str:
         smiles = graph.props["source_smiles"]

@@ -1,4 +1,5 @@
-"""configs/geom_drugs.yaml and configs/pubchem3d.yaml train a shrunken model on the real dataset samples.
+"""configs/geom_drugs_explicit_h.yaml, configs/pubchem3d.yaml and the drug-like configs/geom_drugs.yaml train a
+shrunken model on the real dataset samples.
 
 The GEOM-like CREST sample and the 10 real PubChem3D records (hydrogens removed) are processed by the
 project's builders under their default processed names, which the shipped configs must name; then each
@@ -81,7 +82,7 @@ def _check_run(ckpt_path: Path, out: Path) -> dict:
 
 
 def test_shipped_dataset_configs_name_the_builders_outputs() -> None:
-    geom, pubchem = load_config(CONFIGS / "geom_drugs.yaml"), load_config(CONFIGS / "pubchem3d.yaml")
+    geom, pubchem = load_config(CONFIGS / "geom_drugs_explicit_h.yaml"), load_config(CONFIGS / "pubchem3d.yaml")
     assert (geom.dataset.name, pubchem.dataset.name) == (GeomDrugs.name, PubChem3D.name)
     assert geom.batching.mode == pubchem.batching.mode == "bucketed"
     assert (geom.batching.max_atoms_per_batch, geom.batching.boundaries) == (4000, [30, 45, 60, 80])
@@ -95,7 +96,7 @@ def test_geom_drugs_config_trains_with_size_buckets(geom_root: Path, tmp_path: P
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(datamodule, "SizeBucketSampler", RecordingSampler)
     monkeypatch.setattr(RecordingSampler, "batches", [])
-    config = _config("geom_drugs", geom_root, tmp_path, f"batching.max_atoms_per_batch={BUDGET}")
+    config = _config("geom_drugs_explicit_h", geom_root, tmp_path, f"batching.max_atoms_per_batch={BUDGET}")
     sizes = ProcessedDataset(geom_root, "geom_drugs", "train").store.num_atoms()
     assert sizes.sum() > BUDGET
     ckpt = _check_run(train(config), tmp_path)
@@ -116,8 +117,8 @@ def test_pubchem3d_config_pretrains_heavy_atoms_and_finetunes_on_geom(
     assert all(int((g.atom_types == 0).sum()) == 0 for g in train_set)  # implicit hydrogens
     pretrained = _check_run(train(_config("pubchem3d", pubchem_root, tmp_path / "pre")), tmp_path / "pre")
     assert RecordingSampler.batches and all(sum(b) <= 4000 for b in RecordingSampler.batches)
-    tuned_path = finetune(_config("geom_drugs", geom_root, tmp_path / "ft", "optim.lr=0.0", "optim.max_steps=1"),
-                          tmp_path / "pre" / "checkpoints" / "last.ckpt")
+    tuned_path = finetune(_config("geom_drugs_explicit_h", geom_root, tmp_path / "ft", "optim.lr=0.0",
+                                  "optim.max_steps=1"), tmp_path / "pre" / "checkpoints" / "last.ckpt")
     tuned = torch.load(tuned_path, map_location="cpu", weights_only=False)
     assert tuned["global_step"] == 1
     for key, value in pretrained["state_dict"].items():
@@ -128,6 +129,35 @@ def test_pubchem3d_config_pretrains_heavy_atoms_and_finetunes_on_geom(
 def test_empty_train_split_and_unfit_budget_are_clear_errors(geom_root: Path, tmp_path: Path) -> None:
     assert len(ProcessedDataset(geom_root, "geom_drugs", "test")) == 0  # the 6-molecule sample leaves test empty
     with pytest.raises(ValueError, match=r"dataset.train_split 'test' of .*geom_drugs holds no molecules"):
-        train(_config("geom_drugs", geom_root, tmp_path / "empty", "dataset.train_split=test"))
+        train(_config("geom_drugs_explicit_h", geom_root, tmp_path / "empty", "dataset.train_split=test"))
     with pytest.raises(ValueError, match=r"batching \(max_atoms_per_batch=20.*item \d+ has 33 atoms"):
-        train(_config("geom_drugs", geom_root, tmp_path / "small", "batching.max_atoms_per_batch=20"))
+        train(_config("geom_drugs_explicit_h", geom_root, tmp_path / "small", "batching.max_atoms_per_batch=20"))
+
+
+@pytest.fixture(scope="module")
+def geom_noh_root(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("geom_noh")
+    raw = shared_data / "geom_like" / "nff_confgen_geomlike"
+    report = GeomDrugs(raw, summary_name="summary.json", remove_hs=True, kekulize=True).process(
+        root, progress=False, log=None)
+    assert report.name == "geom_drugs_noh" and report.kept["train"] > 0
+    return root
+
+
+def test_druglike_configs_share_one_model_and_name_the_heavy_atom_builders() -> None:
+    from molgen.data.moses import moses_name
+
+    moses, geom = load_config(CONFIGS / "moses.yaml"), load_config(CONFIGS / "geom_drugs.yaml")
+    assert (moses.dataset.name, geom.dataset.name) == (moses_name("train", remove_hs=True), "geom_drugs_noh")
+    assert moses.model == geom.model and moses.diffusion == geom.diffusion and moses.optim == geom.optim
+    assert moses.model == load_config(CONFIGS / "demo.yaml").model  # the shipped QM9 heavy-atom architecture
+    shipped = torch.load(ROOT / "checkpoints" / "qm9_noh_gaunt_cpu.ckpt", map_location="cpu",
+                         weights_only=False)["hyper_parameters"]["config"]["model"]
+    assert {k: getattr(moses.model, k) for k in shipped} == shipped  # finetune starts from the shipped weights
+    assert moses.model.extra_atom_features == 0 and moses.batching.mode == geom.batching.mode == "bucketed"
+
+
+def test_druglike_geom_drugs_config_trains_on_heavy_atom_kekule_geom(geom_noh_root: Path, tmp_path: Path) -> None:
+    train_set = ProcessedDataset(geom_noh_root, "geom_drugs_noh", "train")
+    assert all(int((g.atom_types == 0).sum()) == 0 and set(g.bond_types.tolist()) <= {1, 2, 3} for g in train_set)
+    _check_run(train(_config("geom_drugs", geom_noh_root, tmp_path)), tmp_path)
