@@ -45,6 +45,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    from molgen.cli.guards import guard_sample
+
+    guard_sample(args)  # output path (never an input, a user's file or a device) and value ranges
     from molgen.errors import check_positive
     from molgen.generate import MAX_ATOMS, load, write_samples
 
