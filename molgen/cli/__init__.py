@@ -71,5 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     except INPUT_ERRORS as exc:  # bad input named by the library: one line, no traceback
         return input_error(f"molgen {name}", exc)
     except Interrupted as exc:  # SIGINT / SIGTERM: every writer has removed its temporary files
-        print(f"molgen {name}: {exc}; nothing partial was written under a final name", file=sys.stderr)
-        return exc.exit_status
+        status, message = exc.exit_status, f"molgen {name}: {exc}; nothing partial was written under a final name"
+    import gc
+
+    gc.collect()  # the interrupted frames go now: a progress bar they held is closed before the last line
+    print(message, file=sys.stderr)
+    return status
