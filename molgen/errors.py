@@ -41,3 +41,55 @@ def check_regular_file(path: object, what: str = "file") -> None:
     if not path.is_file():
         kind = "a directory" if path.is_dir() else "a FIFO, socket or device"
         raise MolgenInputError(f"{path}: not a regular file ({kind}); expected {what}")
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM reached a ``molgen`` command (see :func:`molgen.cli.signals.handle_signals`).
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so ``except Exception`` code never swallows it and
+    every ``except BaseException: cleanup; raise`` removes its temporary files on the way out.
+    """
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {self.name}")
+
+    @property
+    def exit_status(self) -> int:
+        """The shell's convention: 128 + signal number (130 for SIGINT, 143 for SIGTERM)."""
+        return 128 + self.signum
+
+
+#: Largest text input read whole (a config, a box file, a split list): larger is no such file.
+MAX_TEXT_BYTES = 64 << 20
+
+
+def decode_text(path: object, data: bytes) -> str:
+    """``data`` (the bytes of ``path``) as UTF-8; :class:`MolgenInputError` naming the file, line and byte if not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise MolgenInputError(f"{path}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column "
+                               f"{column})") from None
+
+
+def read_text(path: object, what: str = "file", limit: int = MAX_TEXT_BYTES) -> str:
+    """The UTF-8 text of the regular file ``path`` (at most ``limit`` bytes), decode errors named by line."""
+    from pathlib import Path
+
+    check_regular_file(path, what)
+    with open(Path(str(path)), "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise MolgenInputError(f"{path}: larger than {limit >> 20} MiB; not a {what}")
+    return decode_text(path, data)
+
+
+def text_lines(path: object, what: str = "file") -> list[str]:
+    """The lines of :func:`read_text`."""
+    return read_text(path, what).splitlines()

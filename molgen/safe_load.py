@@ -97,6 +97,47 @@ def _checkpoint_problem(ckpt: Any) -> str:
         return "no hyper_parameters.config"
     if not isinstance(hparams.get("marginals"), dict):
         return "no hyper_parameters.marginals"
+    return marginals_problem(hparams["marginals"])
+
+
+#: entries of a stored distribution (the atom-count histogram is the longest: up to 1000 atoms)
+MAX_MARGINAL_ENTRIES = 1_000_000
+
+
+def _distribution_problem(name: str, value: Any, normalised: bool = True) -> str:
+    import torch
+
+    try:
+        t = torch.as_tensor(value, dtype=torch.float64)
+    except (ValueError, TypeError, RuntimeError):
+        return f"marginals.{name} is not a list of numbers"
+    if t.dim() == 0 or t.numel() == 0 or t.numel() > MAX_MARGINAL_ENTRIES:
+        return f"marginals.{name} has {t.numel()} entries"
+    if not torch.isfinite(t).all() or (t < 0).any():
+        return f"marginals.{name} holds NaN, infinite or negative values"
+    total = t.sum(dim=-1)
+    if normalised and not torch.allclose(total, torch.ones_like(total), atol=1e-3):
+        return f"marginals.{name} does not sum to 1 (sums {total.flatten()[:3].tolist()})"
+    if not normalised and not total.sum() > 0:
+        return f"marginals.{name} holds no counts"
+    return ""
+
+
+def marginals_problem(marginals: dict[str, Any]) -> str:
+    """Why the stored training marginals cannot be sampled from ("" when they can): finite, normalised."""
+    for name in ("atom_types", "charges", "bonds", "num_atoms"):
+        if name not in marginals:
+            return f"no marginals.{name}"
+        if problem := _distribution_problem(name, marginals[name]):
+            return problem
+    extras = marginals.get("extras") or {}
+    if not isinstance(extras, dict):
+        return "marginals.extras is not a mapping"
+    for name, value in extras.items():
+        if problem := _distribution_problem(f"extras.{name}", value):
+            return problem
+    if marginals.get("num_atoms_by_pocket") is not None:
+        return _distribution_problem("num_atoms_by_pocket", marginals["num_atoms_by_pocket"], normalised=False)
     return ""
 
 

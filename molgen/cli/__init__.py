@@ -6,8 +6,10 @@ imported only when used, so ``molgen evaluate`` never pays for importing the tra
 
 Errors: every bad input (:class:`molgen.errors.MolgenInputError` and its subclasses
 ``ConfigError``, ``BadRecordError``, ``UnsafeFileError``, or an ``OSError`` such as a
-missing file) is printed here as one line ``molgen COMMAND: error: ...`` with exit
-status 2. Any other exception is a bug and keeps its traceback.
+missing file, or a file that is not UTF-8 text) is printed here as one line
+``molgen COMMAND: error: ...`` with exit status 2. SIGINT and SIGTERM end a command with one line
+``molgen COMMAND: interrupted by SIGINT`` and exit status 130 or 143 (:mod:`molgen.cli.signals`).
+Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from molgen.errors import MolgenInputError, one_line
+from molgen.errors import Interrupted, MolgenInputError, one_line
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("molgen.cli.data", "prepare a dataset (qm9, geom, pubchem3d, crossdocked, custom)"),
@@ -35,7 +37,8 @@ def _usage() -> str:
 
 
 #: What counts as bad input (printed as one line, exit 2); every other exception is a bug with a traceback.
-INPUT_ERRORS = (OSError, MolgenInputError)
+#: ``UnicodeDecodeError``: a file that is not UTF-8 text (readers name the file and line where they can).
+INPUT_ERRORS = (OSError, MolgenInputError, UnicodeDecodeError)
 
 
 def input_error(prog: str, exc: BaseException) -> int:
@@ -58,9 +61,19 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"molgen: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module_name, _, function = COMMANDS[name][0].partition(":")
-    command = getattr(importlib.import_module(module_name), function or "main")
+    from molgen.cli.signals import handle_signals
+
     try:
-        return int(command(rest) or 0)
+        with handle_signals():
+            module_name, _, function = COMMANDS[name][0].partition(":")
+            command = getattr(importlib.import_module(module_name), function or "main")
+            return int(command(rest) or 0)
     except INPUT_ERRORS as exc:  # bad input named by the library: one line, no traceback
         return input_error(f"molgen {name}", exc)
+    except Interrupted as exc:  # SIGINT / SIGTERM: every writer has removed its temporary files
+        status, message = exc.exit_status, f"molgen {name}: {exc}; nothing partial was written under a final name"
+    import gc
+
+    gc.collect()  # the interrupted frames go now: a progress bar they held is closed before the last line
+    print(message, file=sys.stderr)
+    return status

@@ -218,6 +218,20 @@ def _parser(name: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Ranges of the numeric options any dataset has, once, before anything is read or written."""
+    from molgen.cli.guards import MAX_WORKERS, check_number, check_seed
+    from molgen.errors import MolgenInputError, check_positive
+
+    check_positive("--workers", args.workers, MAX_WORKERS)
+    for option in ("limit", "max_atoms", "shard_size", "merge"):
+        check_positive(f"--{option.replace('_', '-')}", getattr(args, option, None))
+    if getattr(args, "conformers", None) is not None and args.conformers < 0:
+        raise MolgenInputError(f"--conformers must be >= 0 (0: all), got {args.conformers}")
+    check_seed(getattr(args, "seed", None))
+    check_number("--pocket-cutoff", getattr(args, "pocket_cutoff", None), 0.0, 50.0)
+
+
 def _usage() -> str:
     lines = ["usage: molgen data DATASET [options]", "", "datasets:"]
     lines += [f"  {name:<12} {command.description}" for name, command in DATASETS.items()]
@@ -234,6 +248,7 @@ def main(argv: list[str]) -> int:
         return 2
     args = _parser(name).parse_args(argv[1:])
     try:
+        _check_arguments(args)
         DATASETS[name].run(args)
     except INPUT_ERRORS as exc:
         return input_error(f"molgen data {name}", exc)

@@ -57,13 +57,38 @@ def resolve_box(args: argparse.Namespace):
     return None
 
 
+#: Vina's own limits are far above what a run can use; beyond these the run never ends.
+MAX_EXHAUSTIVENESS = 512
+MAX_POSES = 100
+#: Vina takes a signed 32-bit seed.
+MAX_VINA_SEED = 2**31 - 1
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Ranges of the numeric options and the output folder policy (:mod:`molgen.outputs`), before any work."""
+    from molgen.cli.guards import MAX_WORKERS, check_coordinates, check_seed
+    from molgen.errors import check_positive
+    from molgen.outputs import check_output_dir, json_has
+
+    check_positive("--exhaustiveness", args.exhaustiveness, MAX_EXHAUSTIVENESS)
+    check_positive("--poses", args.poses, MAX_POSES)
+    check_positive("--workers", args.workers, MAX_WORKERS)
+    check_seed(args.seed, maximum=MAX_VINA_SEED)
+    check_coordinates("--center", args.center)
+    from molgen.dock.results import CSV, JSON, SDF
+
+    check_output_dir(args.out, [args.ligands, args.receptor, args.box_from, args.box_file], owned=(SDF, CSV, JSON),
+                     marker=lambda folder: json_has(folder / JSON, "run"), what="molgen dock output folder")
+
+
 def main(argv: list[str]) -> int:
     from molgen.dock import DockSettings, dock_sdf
 
     args = build_parser().parse_args(argv)
     try:
+        check_arguments(args)
         settings = DockSettings(args.mode, args.exhaustiveness, args.poses, args.seed, resolve_box(args))
-        run = dock_sdf(args.ligands, args.receptor, args.out, settings, workers=max(1, args.workers),
+        run = dock_sdf(args.ligands, args.receptor, args.out, settings, workers=args.workers,
                        progress=not args.quiet, cache_dir=args.cache_dir)
     except INPUT_ERRORS as exc:  # DockingInputError included: names the file and the problem
         return input_error("molgen dock", exc)

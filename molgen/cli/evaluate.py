@@ -47,6 +47,7 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     out = args.out or args.sdf.with_name(args.sdf.name.split(".")[0] + "_eval")
     try:
+        check_arguments(args, out)
         result = evaluate_sdf(
             args.sdf, args.metrics, args.reference, protein=args.protein, out_dir=out,
             workers=max(1, args.workers), progress=not args.quiet, data_root=args.data_root,
@@ -63,6 +64,35 @@ def main(argv: list[str]) -> int:
         print(f"{len(result.bad_records)} unreadable record(s) listed in {out / 'metrics.json'}", file=sys.stderr)
     print(f"wrote {out / 'metrics.json'}, {out / 'molecules.csv'}, {out / 'report.html'}")
     return 0
+
+
+#: what PoseBusters reads as a protein here (anything else would be silently unused)
+PROTEIN_SUFFIXES = (".pdb", ".ent")
+
+
+def check_arguments(args: argparse.Namespace, out: Path) -> None:
+    """Numeric ranges, the protein (a PDB with finite coordinates) and the output folder, before any work."""
+    from molgen.cli.guards import MAX_WORKERS
+    from molgen.errors import MolgenInputError, check_positive
+    from molgen.eval.report import OUTPUT_FILES
+    from molgen.outputs import check_output_dir, json_has
+
+    check_positive("--workers", args.workers, MAX_WORKERS)
+    check_positive("--dock-exhaustiveness", args.dock_exhaustiveness, 512)
+    if args.protein is not None:
+        if not args.protein.exists():
+            raise FileNotFoundError(f"protein PDB file not found: {args.protein}")
+        if args.protein.suffix.lower() not in PROTEIN_SUFFIXES:
+            raise MolgenInputError(f"{args.protein}: not a PDB file (--protein reads .pdb only; convert "
+                                   f"{args.protein.suffix or 'this file'} to PDB first)")
+        if args.protein.is_file() and args.protein.stat().st_size:
+            from molgen.dock.receptor import check_receptor_atoms
+
+            check_receptor_atoms(args.protein, args.protein.read_bytes())
+    reference = args.reference if args.reference and Path(args.reference).exists() else None
+    check_output_dir(out, [args.sdf, args.protein, reference, args.reference_ligand], owned=OUTPUT_FILES,
+                     marker=lambda folder: json_has(folder / "metrics.json", "molgen_version"),
+                     what="molgen evaluate output folder")
 
 
 def _options(args: argparse.Namespace):

@@ -46,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
     steer.add_argument("--score", metavar="qed|sa|vina", help="write this score as SD property score_<name> "
                        "(default: the --guide score)")
     steer.add_argument("--keep-top", type=float, metavar="F", help="write only the best fraction F by the score")
+    p.add_argument("--relax", choices=("none", "h", "mmff"), default="none",
+                   help="also write a force-field-relaxed copy beside --out as <out>.relax_<mode>.sdf (h: hydrogens "
+                        "only, heavy atoms fixed; mmff: all atoms, heavy atoms restrained); --out keeps the raw output")
     return p
 
 
@@ -69,10 +72,17 @@ def options_from_args(args: argparse.Namespace):
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    from molgen.cli.guards import guard_sample
+
+    guard_sample(args)  # output path (never an input, a user's file or a device) and value ranges
     from molgen.generate import load, write_samples
 
     options = options_from_args(args)  # before the checkpoint is read: bad arguments cost nothing
     molecules = load(args.ckpt, args.device).sample(options)
     counts = write_samples(molecules, args.out)
     print(f"wrote {counts['written']} molecules to {args.out} ({counts['sanitized']} sanitise in RDKit)")
+    if args.relax != "none":
+        from molgen.chem.relax import relax_sdf
+
+        print(relax_sdf(args.out, args.relax).summary())
     return 0

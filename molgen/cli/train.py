@@ -11,6 +11,7 @@ import argparse
 from molgen.cli import input_error
 from molgen.config.load import ConfigError, load_config
 from molgen.config.schema import ExperimentConfig
+from molgen.errors import MolgenInputError
 
 
 def parser(finetune: bool = False) -> argparse.ArgumentParser:
@@ -32,10 +33,39 @@ def parser(finetune: bool = False) -> argparse.ArgumentParser:
 
 def _config(prog: str, args: argparse.Namespace) -> ExperimentConfig | None:
     try:
-        return load_config(args.config, args.overrides)
-    except ConfigError as exc:
+        config = load_config(args.config, args.overrides)
+        check_machine(config)
+        check_inputs_outside_run(config, args)
+    except MolgenInputError as exc:
         input_error(prog, exc)
         return None
+    return config
+
+
+def check_machine(config: ExperimentConfig) -> None:
+    """trainer.accelerator / devices this machine has (Lightning would end in a traceback otherwise)."""
+    accelerator = config.trainer.accelerator
+    if accelerator in ("gpu", "cuda"):
+        from molgen.cli.guards import check_device
+
+        check_device(f"cuda:{config.trainer.devices - 1}", f"trainer.accelerator={accelerator} "
+                     f"trainer.devices={config.trainer.devices}:")
+    elif accelerator == "mps":
+        check_device("mps", "trainer.accelerator=mps:")
+
+
+def check_inputs_outside_run(config: ExperimentConfig, args: argparse.Namespace) -> None:
+    """``--force`` deletes ``<output_dir>/checkpoints/*.ckpt``: never the checkpoint or config being read."""
+    from pathlib import Path
+
+    if not getattr(args, "force", False):
+        return
+    checkpoints = (Path(config.trainer.output_dir) / "checkpoints").resolve()
+    for option in ("ckpt", "config"):
+        value = getattr(args, option, None)
+        if value is not None and Path(value).resolve().parent == checkpoints:
+            raise ConfigError(f"--{option} {value} lies in {checkpoints}, which --force would empty; copy it "
+                              "elsewhere or choose another trainer.output_dir")
 
 
 def main(argv: list[str]) -> int:

@@ -16,7 +16,11 @@ import yaml
 
 from molgen.config.checks import value_problems
 from molgen.config.schema import ExperimentConfig
-from molgen.errors import MolgenInputError, check_regular_file
+from molgen.config.yaml_limits import load_yaml
+from molgen.errors import MolgenInputError, read_text
+
+#: a config file is a few kB; more is not one
+MAX_CONFIG_BYTES = 1 << 20
 
 
 class ConfigError(MolgenInputError):
@@ -32,13 +36,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         if not path.exists():
             raise ConfigError(f"config file not found: {path}")
         try:
-            check_regular_file(path, "config file")
-        except MolgenInputError as exc:
-            raise ConfigError(str(exc)) from None
-        try:
-            loaded = yaml.safe_load(path.read_text())
+            loaded = load_yaml(read_text(path, "config file", MAX_CONFIG_BYTES), str(path))
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+            raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+        except MolgenInputError as exc:  # not a regular file, not UTF-8, too large, an alias bomb, a duplicate key
+            raise ConfigError(str(exc)) from None
         if loaded is None:
             raise ConfigError(f"{path}: empty config file (copy one of configs/*.yaml; no defaults are assumed)")
         if not isinstance(loaded, dict):
@@ -49,9 +51,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     return config
 
 
-def check_values(config: ExperimentConfig, source: str) -> None:
+def check_values(config: ExperimentConfig, source: str, combinations: bool = True) -> None:
     """Raise :class:`ConfigError` for the first value that cannot work (see :mod:`molgen.config.checks`)."""
-    for key, value, requirement in value_problems(config):
+    for key, value, requirement in value_problems(config, combinations):
         raise ConfigError(f"{source}: {key}: must be {requirement}, got {value!r}")
 
 
@@ -71,9 +73,11 @@ def apply_overrides(config: ExperimentConfig, overrides: list[str] | tuple[str, 
         if parts[-1] not in node:
             raise ConfigError(f"override {item!r}: unknown key {key!r}; known: {', '.join(sorted(node))}")
         try:
-            node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
+            node[parts[-1]] = load_yaml(raw, f"override {item!r}") if raw.strip() else None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"override {item!r}: cannot parse value: {exc}") from exc
+            raise ConfigError(f"override {item!r}: cannot parse value: {exc}") from None
+        except MolgenInputError as exc:
+            raise ConfigError(str(exc)) from None
     return build(ExperimentConfig, data, "overrides") if overrides else config
 
 
@@ -83,7 +87,12 @@ def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:
 
 
 def config_from_dict(data: dict[str, Any], source: str = "checkpoint") -> ExperimentConfig:
-    return build(ExperimentConfig, data, source)
+    """The config stored in a checkpoint (or any dict), with the same type and value checks as a YAML file:
+    a checkpoint asking for 10^6 channels is refused here, before anything is allocated. The checks across
+    keys are those of a new run (a stored ``tensor_product`` with ``lmax`` 1 is unused, not wrong)."""
+    config = build(ExperimentConfig, data, source)
+    check_values(config, source, combinations=False)
+    return config
 
 
 def build(cls: type, data: Any, source: str, prefix: str = "") -> Any:

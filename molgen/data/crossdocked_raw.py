@@ -16,12 +16,13 @@ Pure parsing only; the pairs are featurised by :mod:`molgen.data.crossdocked`.
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from molgen.errors import MolgenInputError, UnsafeFileError
+from molgen.errors import MolgenInputError, UnsafeFileError, read_text
 from molgen.safe_load import load_pickle, load_tensors
 
 
@@ -60,8 +61,24 @@ def load_index(path: Path) -> list[PairEntry | None]:
         if pocket_fn is None or ligand_fn is None:
             entries.append(None)
             continue
-        entries.append(PairEntry(k, str(pocket_fn), str(ligand_fn), str(protein_fn), float(rmsd)))
+        for name in (pocket_fn, ligand_fn):
+            if not isinstance(name, str) or not confined(name):
+                raise CrossDockedFormatError(f"{path}: entry {k} names {name!r}, not a file inside the raw folder "
+                                             "(absolute paths and '..' are refused)")
+        try:
+            entries.append(PairEntry(k, pocket_fn, ligand_fn, str(protein_fn), float(rmsd)))
+        except (TypeError, ValueError):
+            raise CrossDockedFormatError(f"{path}: entry {k}: rmsd {rmsd!r} is not a number") from None
     return entries
+
+
+def confined(name: str) -> bool:
+    """Whether the relative path ``name`` stays inside the folder it is relative to (no root, no '..')."""
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    parts = PurePosixPath(name).parts
+    return (bool(name) and "\0" not in name and not PurePosixPath(name).is_absolute()
+            and not PureWindowsPath(name).drive and ".." not in parts and ".." not in PureWindowsPath(name).parts)
 
 
 def load_name_split(path: Path) -> dict[str, list[tuple[str, str]]]:
@@ -71,8 +88,8 @@ def load_name_split(path: Path) -> dict[str, list[tuple[str, str]]]:
     """
     path = Path(path)
     if path.suffix in (".tsv", ".csv"):
-        with open(path, newline="") as handle:
-            rows = list(csv.reader(handle, delimiter="\t" if path.suffix == ".tsv" else ","))
+        text = read_text(path, "split file")
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix == ".tsv" else ","))
         if not rows or [c.lower() for c in rows[0][:2]] != ["protein", "ligand"]:
             raise CrossDockedFormatError(f"{path}:1: expected header 'Protein<TAB>Ligand'")
         pairs = []

@@ -59,16 +59,41 @@ def _element(line: str, atom_name: str) -> str:
     return symbol[0].upper() + symbol[1:].lower()
 
 
+#: the columns an ATOM record needs (up to the z coordinate)
+MIN_ATOM_COLUMNS = 54
+#: |coordinate| above this (Angstrom) is no structure (the PDB format holds at most 9999.999)
+MAX_COORDINATE = 1e4
+
+
+def _atom_line(path: Path, lineno: int, raw: bytes) -> str:
+    """An ATOM/HETATM line as text: ASCII, long enough (other records may hold any bytes; they are skipped)."""
+    try:
+        line = raw.decode("ascii").rstrip("\r\n")
+    except UnicodeDecodeError as err:
+        raise PdbFormatError(f"{path}:{lineno}: {raw[:6].decode('ascii', 'replace').strip()} record is not ASCII "
+                             f"text (byte 0x{raw[err.start]:02x} at column {err.start + 1})") from None
+    if len(line) < MIN_ATOM_COLUMNS:
+        raise PdbFormatError(f"{path}:{lineno}: short {line[:6].strip()} record ({len(line)} columns; the "
+                             f"coordinates need {MIN_ATOM_COLUMNS})")
+    return line.ljust(80)
+
+
 def parse_pdb(path: Path, hetero: bool = False, hydrogens: bool = True) -> PdbAtoms:
-    """Read ATOM (and, if ``hetero``, non-water HETATM) records of the first model."""
+    """Read ATOM (and, if ``hetero``, non-water HETATM) records of the first model.
+
+    Raises :class:`PdbFormatError` naming the file and line for a short or non-ASCII ATOM record
+    and for a coordinate that is not finite or beyond :data:`MAX_COORDINATE`.
+    """
     pos, elements, names, residues, keys = [], [], [], [], []
-    with open(path) as handle:
-        for lineno, line in enumerate(handle, start=1):
-            record = line[:6]
-            if record.startswith("ENDMDL"):
+    with open(path, "rb") as handle:
+        for lineno, raw in enumerate(handle, start=1):
+            head = raw[:6]
+            if head.startswith(b"ENDMDL"):
                 break
-            if not (record == "ATOM  " or (hetero and record == "HETATM")):
+            if not (head == b"ATOM  " or (hetero and head == b"HETATM")):
                 continue
+            line = _atom_line(path, lineno, raw)
+            record = line[:6]
             if line[16] not in " A1" or (record == "HETATM" and line[17:20] in ("HOH", "WAT")):
                 continue
             try:
@@ -76,6 +101,9 @@ def parse_pdb(path: Path, hetero: bool = False, hydrogens: bool = True) -> PdbAt
                 key = (line[21], int(line[22:26]), line[26].strip())
             except (ValueError, IndexError) as err:
                 raise PdbFormatError(f"{path}:{lineno}: malformed {record.strip()} record ({err})") from err
+            if not all(abs(c) <= MAX_COORDINATE for c in xyz):  # NaN fails the test too
+                raise PdbFormatError(f"{path}:{lineno}: {record.strip()} coordinates {xyz} are not finite numbers "
+                                     f"within +-{MAX_COORDINATE:g} A")
             name = line[12:16].strip()
             element = _element(line, name)
             if element == "H" and not hydrogens:

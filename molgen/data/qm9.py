@@ -56,7 +56,7 @@ from molgen.data.qm9_raw import (
 )
 from molgen.data.splits import permutation_split
 from molgen.data.template import DatasetBuilder, ProcessReport, RawRecord, raw_dir
-from molgen.errors import MolgenInputError
+from molgen.errors import MolgenInputError, decode_text
 
 #: Number of molecules in the published QM9 (GDB-9 subset), ids 1..133885; defines the EDM split.
 QM9_NUM_GDB = 133_885
@@ -83,6 +83,9 @@ def edm_split(included_ids: np.ndarray) -> dict[int, str]:
 def included_from_uncharacterized(path: str | os.PathLike) -> np.ndarray:
     excluded = np.asarray(read_uncharacterized(path), dtype=np.int64)
     return np.setdiff1d(np.arange(1, QM9_NUM_GDB + 1), excluded)
+
+#: a QM9 XYZ member is about 1 kB; a member this large is not one (a tar bomb is not read)
+MAX_MEMBER_BYTES = 1 << 20
 
 
 class _QM9Builder(DatasetBuilder):
@@ -197,6 +200,9 @@ class QM9XYZBuilder(_QM9Builder):
                 for index, member in enumerate(archive):
                     if not member.isfile() or not member.name.endswith(".xyz"):
                         continue
+                    if member.size > MAX_MEMBER_BYTES:
+                        raise QM9FormatError(f"{self.tarball}: member {member.name!r} is {member.size} bytes; a QM9 "
+                                             f"XYZ file is under {MAX_MEMBER_BYTES} (not the QM9 tarball?)")
                     stem = Path(member.name).stem
                     try:
                         gdb_id = int(stem.rsplit("_", 1)[-1])
@@ -205,7 +211,8 @@ class QM9XYZBuilder(_QM9Builder):
                         raise QM9FormatError(message) from None
                     data = archive.extractfile(member)
                     if gdb_id not in excluded and data is not None:
-                        yield RawRecord(f"{self.tarball}:{member.name}", index, data.read().decode())
+                        where = f"{self.tarball}:{member.name}"
+                        yield RawRecord(where, index, decode_text(where, data.read(MAX_MEMBER_BYTES)))
 
         return self._limited(records())
 

@@ -22,7 +22,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -32,7 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from molgen.atomic import write_text_atomic
+from molgen.atomic import make_temp_dir, remove_stale_temps, write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.store import StoreWriter, merge_stores
@@ -70,8 +69,7 @@ ShardFn = Callable[[Any], Iterator[tuple[str, MolGraph] | RecordError]]
 def process_shard(fn: ShardFn, shard: Shard, shard_root: Path, stores: dict[str, tuple[str, ...]]) -> ShardReport:
     """Run ``fn`` on one shard and atomically publish ``shard_root/<key>/`` (stores + manifest)."""
     final = shard_root / shard.key
-    tmp = shard_root / f".{shard.key}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
+    tmp = make_temp_dir(shard_root / shard.key)
     report = ShardReport(key=shard.key, counts=dict.fromkeys(stores, 0))
     writers = {name: StoreWriter(tmp / name, features=feats, chunk_atoms=SHARD_CHUNK_ATOMS)
                for name, feats in stores.items()}
@@ -132,8 +130,7 @@ def run_shards(fn: ShardFn, shards: Iterable[Shard], work: Path, stores: dict[st
     _check_params(work, params)
     shard_root = work / "shards"
     shard_root.mkdir(parents=True, exist_ok=True)
-    for stale in shard_root.glob(".*.tmp-*"):
-        shutil.rmtree(stale)
+    remove_stale_temps(shard_root)  # shards of a worker killed with -9 (a live run's stay)
     reports: dict[str, ShardReport] = {}
     order: list[str] = []
     bar = tqdm(total=total, desc=desc, unit="shard", disable=not progress)

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import time
-import uuid
+import glob
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from molgen.atomic import replace_dir
+from molgen.atomic import owner_lock, remove_stale_temps, replace_dir, temp_sibling
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.sharded import Shard, ShardReport, merge_shards, run_shards, shard_dirs
@@ -31,6 +31,7 @@ from molgen.data.stats import compute_statistics
 from molgen.data.store import OPTIONAL_FEATURES, MolStore
 from molgen.data.template import DatasetBuilder, ProcessReport, RawRecord, error_from_exception, processed_dir
 from molgen.errors import MolgenInputError
+from molgen.outputs import check_dataset_dir
 
 
 class ShardedBuilder(DatasetBuilder):
@@ -109,6 +110,12 @@ class ShardedBuilder(DatasetBuilder):
         folder is removed then: it is kept only across interruptions.
         """
         out = processed_dir(self.name, root)
+        check_dataset_dir(out)  # a folder molgen did not write is never replaced
+        with owner_lock(out.parent / f".{self.name}.lock", f"building {out}"):  # one writer of .<name>.work
+            return self._process(out, force, workers, strict, progress, log)
+
+    def _process(self, out: Path, force: bool, workers: int, strict: bool, progress: bool,
+                 log: Callable[[str], None] | None) -> ProcessReport:
         work = out.parent / f".{self.name}.work"
         if force:
             shutil.rmtree(work, ignore_errors=True)
@@ -117,12 +124,11 @@ class ShardedBuilder(DatasetBuilder):
             if log:
                 log(cached.summary() + "\n  (cached; pass --force to rebuild)")
             return cached
-        for stale in out.parent.glob(f".{self.name}.tmp-*"):  # a merge killed half-way leaves its staging folder
-            shutil.rmtree(stale)
+        remove_stale_temps(out.parent, glob.escape(self.name))  # a merge killed half-way leaves its staging
         start = time.perf_counter()
         try:
             reports = self._run(work, workers, progress, strict)
-        except MolgenInputError:  # bad input, not an interruption: nothing is kept to resume from
+        except (MolgenInputError, OSError):  # bad input or a full disk, not an interruption: nothing kept
             shutil.rmtree(work, ignore_errors=True)
             raise
         errors = [e for r in reports for e in r.rejects]
@@ -158,7 +164,8 @@ def finish_processed(dirs: list[Path], reports: list[ShardReport], out: Path, st
 
     ``splits``: the stores counted as kept molecules in the report (default: all stores).
     """
-    staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    check_dataset_dir(Path(out))
+    staging = temp_sibling(out)
     try:
         merge_shards(dirs, staging, stores)
         compute_statistics(MolStore(staging / "train")).save(staging / "statistics.json")

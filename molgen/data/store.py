@@ -38,7 +38,6 @@ import json
 import math
 import os
 import shutil
-import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from molgen.atomic import replace_dir, write_text_atomic
+from molgen.atomic import replace_dir, temp_sibling, write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.errors import MolgenInputError
 
@@ -142,7 +141,7 @@ class StoreWriter:
         if self._features is not None and not set(self._features) <= set(OPTIONAL_FEATURES):
             raise ValueError(f"unknown features {self._features}; choose from {OPTIONAL_FEATURES}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.path.parent / f".{self.path.name}.tmp-{uuid.uuid4().hex[:8]}"
+        self._tmp = temp_sibling(self.path)
         self._tmp.mkdir()
         self._cols: _Columns | None = None
         self._buffer: list[dict[str, Any]] = []
@@ -358,7 +357,7 @@ def merge_stores(paths: Iterable[str | os.PathLike], out: str | os.PathLike, *, 
     if out.exists() and not overwrite:
         raise FileExistsError(f"store {out} already exists (pass overwrite=True to replace it)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = temp_sibling(out)
     tmp.mkdir()
     try:
         cols = _Columns(tmp, features)

@@ -32,7 +32,6 @@ import os
 import shutil
 import sys
 import time
-import uuid
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -43,13 +42,15 @@ from typing import Any, ClassVar
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from molgen.atomic import replace_dir
+from molgen.atomic import make_temp_dir, replace_dir
 from molgen.chem.featurize import FeaturizeError
 from molgen.chem.molgraph import MolBatch, MolGraph
 from molgen.chem.records import BadRecordError, RecordError
 from molgen.chem.vocab import VocabularyError
 from molgen.data.stats import DatasetStatistics, compute_statistics
 from molgen.data.store import MolStore, StoreWriter
+from molgen.errors import MolgenInputError
+from molgen.outputs import check_dataset_dir
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
@@ -64,6 +65,9 @@ def raw_dir(name: str, root: str | os.PathLike | None = None) -> Path:
 
 
 def processed_dir(name: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root>/processed/<name>``; ``name`` must be one plain folder name (never a path out of processed/)."""
+    if not name or name in (".", "..") or any(c in name for c in "/\\\0") or name.startswith("."):
+        raise MolgenInputError(f"dataset name {name!r}: must be a plain folder name (no '/', not starting with '.')")
     return data_root(root) / "processed" / name
 
 
@@ -180,6 +184,7 @@ class DatasetBuilder(ABC):
         instead of counting it; nothing partial is left behind either way.
         """
         out = processed_dir(self.name, root)
+        check_dataset_dir(out)  # a folder molgen did not write is never replaced
         cached = self._cached_report(out) if not force else None
         if cached is not None:
             if log:
@@ -187,8 +192,7 @@ class DatasetBuilder(ABC):
             return cached
         start = time.perf_counter()
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = out.parent / f".{self.name}.tmp-{uuid.uuid4().hex[:8]}"
-        staging.mkdir()
+        staging = make_temp_dir(out)
         try:
             report = self._write_all(staging, strict, workers, progress)
             report.path = str(out)
@@ -207,7 +211,11 @@ class DatasetBuilder(ABC):
         """The saved report if ``out`` holds a finished build with this builder's signature."""
         if not (out / "report.json").is_file():
             return None
-        report = ProcessReport(**json.loads((out / "report.json").read_text()))
+        try:
+            report = ProcessReport(**json.loads((out / "report.json").read_text(encoding="utf-8")))
+        except (UnicodeDecodeError, ValueError, TypeError) as exc:
+            raise MolgenInputError(f"{out / 'report.json'}: not a molgen dataset report ({exc}); move the folder "
+                                   "away to rebuild it") from None
         if report.signature != self.signature():
             print(f"{out} was built with {report.signature}, now {self.signature()}: rebuilding", file=sys.stderr)
             return None

@@ -15,9 +15,14 @@ import numpy as np
 from rdkit import Chem
 
 from molgen.dock.errors import DockingInputError, LigandError
+from molgen.errors import text_lines
 
 #: Angstrom added to the ligand's extent on each axis (TargetDiff's ``buffer=5.0``).
 PADDING = 5.0
+#: Largest edge (Angstrom) and volume (A^3) of a box: Vina's grids grow with the volume (0.375 A spacing,
+#: one map per atom type) and a far larger box ends in std::bad_alloc inside Vina.
+MAX_EDGE = 126.0
+MAX_VOLUME = 80.0 ** 3
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class Box:
             raise DockingInputError(f"a box needs 3 centre and 3 size values, got {self.center} and {self.size}")
         if not all(np.isfinite(self.center)) or not all(s > 0 and np.isfinite(s) for s in self.size):
             raise DockingInputError(f"box centre must be finite and sizes positive, got {self.center} and {self.size}")
+        if problem := size_problem(self.size):
+            raise DockingInputError(problem)
 
     def outside(self, coords: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
         """Boolean mask [N] of the points ``coords`` [N, 3] lying outside the box (grown by ``tolerance``)."""
@@ -42,10 +49,26 @@ class Box:
         return {"center": [round(c, 4) for c in self.center], "size": [round(s, 4) for s in self.size]}
 
 
+def size_problem(size) -> str | None:
+    """Why a box of edges ``size`` is too large for Vina (None if it is not)."""
+    volume = float(np.prod(size))
+    if max(size) > MAX_EDGE or volume > MAX_VOLUME:
+        return (f"box size {[round(float(s), 3) for s in size]} A is too large for Vina's grids (at most "
+                f"{MAX_EDGE:g} A per edge and {MAX_VOLUME:g} A^3; got {volume:.3g} A^3): use a box around the site")
+    return None
+
+
 def box_around(coords: np.ndarray, padding: float = PADDING) -> Box:
-    """The TargetDiff box around points ``coords`` [N, 3]: bounding-box middle, extent + ``padding`` per axis."""
+    """The TargetDiff box around points ``coords`` [N, 3]: bounding-box middle, extent + ``padding`` per axis.
+
+    A box too large for Vina (a molecule spread over more than :data:`MAX_EDGE`) is a :class:`LigandError`.
+    """
     coords = np.asarray(coords, float)
     low, high = coords.min(axis=0), coords.max(axis=0)
+    if not np.isfinite(coords).all():
+        raise LigandError("coordinates are not finite numbers")
+    if problem := size_problem(high - low + padding):
+        raise LigandError(f"the box around this molecule: {problem}")
     return Box(tuple(float(x) for x in (low + high) / 2), tuple(float(x) for x in high - low + padding))
 
 
@@ -70,7 +93,7 @@ def read_box_file(path: str | Path) -> Box:
     if not path.is_file():
         raise DockingInputError(f"{path}: box file not found")
     values = {}
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(text_lines(path), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         key, sep, value = line.partition("=")

@@ -30,6 +30,10 @@ PH = 7.4
 WATERS = frozenset({"HOH", "WAT", "H2O", "DOD", "TIP", "TIP3", "SOL"})
 #: Elements kept when they form a one-atom hetero residue (structural metal ions; Vina types them Met_D).
 METALS = frozenset({"Zn", "Mg", "Mn", "Fe", "Ca", "Co", "Ni", "Cu"})
+#: More atoms than this (a whole virus capsid, a ribosome) is refused: crop to the site.
+MAX_RECEPTOR_ATOMS = 100_000
+#: |coordinate| above this (Angstrom) is no structure (the PDB format holds at most 9999.999).
+MAX_COORDINATE = 1e4
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ def prepare_receptor(
     if not pdb_path.is_file():
         raise DockingInputError(f"{pdb_path}: receptor file not found")
     data = pdb_path.read_bytes()
+    check_receptor_atoms(pdb_path, data)
     digest = receptor_digest(data, keep_hetero)
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     target = folder / f"{digest}.pdbqt"
@@ -78,10 +83,33 @@ def prepare_receptor(
     return _describe(target, pdb_path, digest)
 
 
+def check_receptor_atoms(pdb_path: Path, data: bytes) -> int:
+    """Count the ATOM/HETATM records of ``data``; raise :class:`DockingInputError` naming the line of a short
+    record or one whose coordinates are not finite, and when there are more than :data:`MAX_RECEPTOR_ATOMS`."""
+    count = 0
+    for lineno, raw in enumerate(data.splitlines(), 1):
+        if not raw.startswith((b"ATOM", b"HETATM")):
+            continue
+        count += 1
+        line = raw.decode("latin-1")
+        try:
+            xyz = [float(line[30:38]), float(line[38:46]), float(line[46:54])]
+        except ValueError:
+            raise DockingInputError(f"{pdb_path}: line {lineno}: {line[:6].strip()} record without three "
+                                    f"coordinates in columns 31-54 ({len(line)} columns)") from None
+        if not all(abs(c) <= MAX_COORDINATE for c in xyz):  # NaN fails too
+            raise DockingInputError(f"{pdb_path}: line {lineno}: coordinates {xyz} are not finite numbers "
+                                    f"within +-{MAX_COORDINATE:g} A")
+        if count > MAX_RECEPTOR_ATOMS:
+            raise DockingInputError(f"{pdb_path}: more than {MAX_RECEPTOR_ATOMS} atoms; Vina's grids and Open "
+                                    "Babel's protonation would take minutes: crop the receptor to the binding site")
+    return count
+
+
 def _describe(pdbqt: Path, pdb_path: Path, digest: str) -> PreparedReceptor:
     """Counts of a prepared (possibly cached) PDBQT, read back from the file itself."""
     n_heavy, n_removed = 0, 0
-    for line in pdbqt.read_text().splitlines():
+    for line in pdbqt.read_text(encoding="latin-1").splitlines():
         if line.startswith(("ATOM", "HETATM")) and line[77:79].strip() not in ("H", "HD"):
             n_heavy += 1
         elif line.startswith("REMARK  molgen removed_residues"):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from molgen.atomic import write_text_atomic
 from molgen.dock.errors import DockingInputError
+from molgen.errors import read_text
 
 #: Columns of docking.csv, in order (energies in kcal/mol, time in seconds).
 COLUMNS = (
@@ -53,9 +54,11 @@ class ResultStore:
                 raise DockingInputError(f"{self.out_dir}: holds {CSV} without {JSON}; choose another --out")
             return 0
         try:
-            previous = json.loads(ledger.read_text())
+            previous = json.loads(read_text(ledger, "docking ledger"))
         except json.JSONDecodeError as exc:
             raise DockingInputError(f"{ledger}: not valid JSON ({exc})") from exc
+        if not isinstance(previous, dict) or not isinstance(previous.get("run", {}), dict):
+            raise DockingInputError(f"{ledger}: not a molgen docking ledger (no 'run' object); choose another --out")
         differences = _differences(previous.get("run", {}), self.description["run"])
         if differences:
             raise DockingInputError(
@@ -65,7 +68,7 @@ class ResultStore:
         if not (self.out_dir / CSV).exists():
             return 0
         poses = _blocks_by_record(self.out_dir / SDF)
-        with open(self.out_dir / CSV, newline="", encoding="utf-8") as handle:
+        with io.StringIO(read_text(self.out_dir / CSV, "docking ledger", 1 << 40), newline="") as handle:
             for line, row in enumerate(csv.DictReader(handle), 2):
                 try:
                     record = int(row["record"])
@@ -107,7 +110,7 @@ def _blocks_by_record(path: Path) -> dict[int, list[str]]:
     if not path.exists():
         return out
     block: list[str] = []
-    for line in path.read_text().splitlines(keepends=True):
+    for line in read_text(path, "docked SDF", 1 << 40).splitlines(keepends=True):
         block.append(line)
         if line.startswith("$$$$"):
             text = "".join(block)
@@ -120,7 +123,11 @@ def _record_of(block: str, path: Path) -> int:
     lines = block.splitlines()
     for i, line in enumerate(lines[:-1]):
         if line.startswith(">") and "<record>" in line:
-            return int(lines[i + 1])
+            try:
+                return int(lines[i + 1])
+            except ValueError:
+                raise DockingInputError(f"{path}: a pose's 'record' property is not an integer "
+                                        f"({lines[i + 1][:40]!r}); choose another --out") from None
     raise DockingInputError(f"{path}: a pose has no 'record' property; choose another --out")
 
 

@@ -12,12 +12,11 @@ import glob
 import json
 import math
 import shutil
-import tempfile
 from pathlib import Path
 
 from rdkit import Chem
 
-from molgen.atomic import replace_dir
+from molgen.atomic import make_temp_dir, remove_stale_temps, replace_dir
 from molgen.errors import MolgenInputError
 from molgen.eval.runner import EvaluationResult
 
@@ -84,9 +83,8 @@ def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str |
     out = Path(out_dir)
     check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{glob.escape(out.name)}.tmp-*"):  # left by a run killed with -9
-        shutil.rmtree(stale)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    remove_stale_temps(out.parent, glob.escape(out.name))  # left by a run killed with -9 (a live run's stay)
+    staging = make_temp_dir(out)
     try:
         staging.chmod(0o755)  # mkdtemp creates 0700; a report folder should be readable like any other
         (staging / "metrics.json").write_text(json.dumps(metrics_document(result), indent=2), encoding="utf-8")
