@@ -11,7 +11,8 @@ from molgen.cli import INPUT_ERRORS, input_error
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from molgen.eval import available_groups, available_presets
+    from molgen.eval import available_groups
+    from molgen.eval.registry import preset_costs
 
     parser = argparse.ArgumentParser(
         prog="molgen evaluate",
@@ -26,7 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--metrics",
         default="standard",
-        help=f"preset ({', '.join(available_presets())}) or comma list of groups ({', '.join(available_groups())})",
+        help=f"preset ({preset_costs()}) or comma list of groups ({', '.join(available_groups())})",
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=120.0,
+        help="seconds each slow check (posebusters, strain, docking) may spend on one molecule before it is "
+        "stopped and recorded as 'timeout' in molecules.csv (120)",
     )
     parser.add_argument(
         "--reference-ligand", type=Path,
@@ -42,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     from molgen.eval import evaluate_sdf
+    from molgen.eval.group import Share
     from molgen.eval.sanity import warnings_of as sanity_warnings
 
     args = build_parser().parse_args(argv)
@@ -58,7 +65,8 @@ def main(argv: list[str]) -> int:
         print(line, file=sys.stderr)
     for key, value in result.flat().items():
         if not isinstance(value, dict):
-            print(f"{key:45s} {value:.4g}" if isinstance(value, float) else f"{key:45s} {value}")
+            counted = f" ({value.counted()})" if isinstance(value, Share) else ""
+            print(f"{key:45s} {value:.4g}{counted}" if isinstance(value, float) else f"{key:45s} {value}")
     if result.bad_records:
         print(f"{len(result.bad_records)} unreadable record(s) listed in {out / 'metrics.json'}", file=sys.stderr)
     print(f"wrote {out / 'metrics.json'}, {out / 'molecules.csv'}, {out / 'report.html'}")
@@ -71,4 +79,5 @@ def _options(args: argparse.Namespace):
     if args.reference_ligand is not None and not args.reference_ligand.is_file():
         raise FileNotFoundError(f"reference ligand file not found: {args.reference_ligand}")
     ligand = None if args.reference_ligand is None else str(args.reference_ligand)
-    return EvalOptions(reference_ligand_path=ligand, dock_exhaustiveness=args.dock_exhaustiveness)
+    return EvalOptions(reference_ligand_path=ligand, dock_exhaustiveness=args.dock_exhaustiveness,
+                       time_limit_s=args.time_limit)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from rdkit import Chem
 
-from molgen.eval.group import EvalOptions, ReferenceData, Rows
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
 
 PREFIX = "posebusters."
 
@@ -45,14 +45,22 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
         return {"n_samples": 0}
     from posebusters import __version__
 
-    keys = [k for k in rows[0] if k.startswith(PREFIX)]
-    out = {"config": posebusters_config(options), "version": __version__}
-    out.update({k.removeprefix(PREFIX): float(np.mean([r.get(k, False) for r in rows])) for k in keys})
+    checked = [r for r in rows if r.get("posebusters.status", "ok") == "ok"]
+    keys = [k for k in (checked[0] if checked else {}) if k.startswith(PREFIX) and k != "posebusters.status"]
+    out = {"config": posebusters_config(options), "version": __version__, "n_samples": len(rows),
+           "n_checked": len(checked), "n_timeout": sum(r.get("posebusters.status") == "timeout" for r in rows),
+           "n_error": sum(r.get("posebusters.status") == "error" for r in rows)}
+    # a molecule that timed out or crashed passed nothing: the denominator stays all samples
+    out.update({k.removeprefix(PREFIX): Share(sum(bool(r.get(k, False)) for r in rows), len(rows)) for k in keys})
     return out
 
 
 DEFINITIONS = {
-    "n_samples": "number of molecules checked (reported alone when there are none)",
+    "n_samples": "molecules evaluated (reported alone when there are none)",
+    "n_checked": "molecules PoseBusters finished within --time-limit (posebusters.status 'ok')",
+    "n_timeout": "molecules whose checks ran past --time-limit and were stopped (posebusters.status 'timeout'): "
+    "counted as failing every check",
+    "n_error": "molecules on which PoseBusters crashed (posebusters.status 'error'): counted as failing",
     "config": "PoseBusters configuration used ('mol' alone, 'dock' with a protein)",
     "version": "PoseBusters version",
     "all_pass": "molecules passing every PoseBusters check (PB-valid) / all samples",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from rdkit import Chem
 
-from molgen.eval.group import EvalOptions, ReferenceData, Rows
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
 from molgen.eval.valence_tables import corrected_allows, edm_allows, legacy_allows
 
 _LEGACY_ORDER = {Chem.BondType.SINGLE: 1, Chem.BondType.DOUBLE: 2, Chem.BondType.TRIPLE: 3, Chem.BondType.AROMATIC: 1}
@@ -90,9 +90,9 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
         return {"n_samples": n}
     out = {}
     for table in TABLES:
-        out[f"atom_stable_{table}"] = sum(r[f"stability.stable_atoms_{table}"] for r in rows) / n_atoms
-        out[f"mol_stable_{table}"] = sum(r[f"stability.mol_stable_{table}"] for r in rows) / n
-    out["mols_without_h"] = sum(not r["stability.has_h"] for r in rows) / n
+        out[f"atom_stable_{table}"] = Share(sum(r[f"stability.stable_atoms_{table}"] for r in rows), n_atoms, "atoms")
+        out[f"mol_stable_{table}"] = Share(sum(r[f"stability.mol_stable_{table}"] for r in rows), n)
+    out["mols_without_h"] = Share(sum(not r["stability.has_h"] for r in rows), n)
     return out
 
 
