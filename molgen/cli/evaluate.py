@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference",
         help="processed dataset name (e.g. qm9: its training split), or an SDF / SMILES file (novelty, distributions)",
     )
-    parser.add_argument("--protein", type=Path, help="protein PDB: PoseBusters 'dock' checks with the protein")
+    parser.add_argument("--protein", type=Path,
+                        help="protein PDB: the context of --metrics posebusters ('dock' checks) and docking; "
+                        "it adds no metric group")
     parser.add_argument(
         "--metrics",
         default="standard",

@@ -88,3 +88,13 @@ def test_a_killed_run_leaves_the_rows_it_computed(tmp_path):
     assert [r["posebusters.status"] for r in rows] == ["ok", "ok", ""]
     assert rows[2]["validity.valid"] == "True"
     assert not (tmp_path / "eval").exists()
+
+
+def test_help_says_what_each_preset_costs():
+    from molgen.cli.evaluate import build_parser
+    from molgen.eval.registry import available_presets, preset_cost
+
+    text = " ".join(build_parser().format_help().split())
+    for name in available_presets():
+        assert "per molecule" in preset_cost(name) and f"{name}: {preset_cost(name)}" in text
+    assert "--time-limit" in text and "'timeout'" in text
