@@ -44,6 +44,20 @@ class EvaluationResult:
         """Summary as ``{"group/metric": value}``."""
         return {f"{g}/{k}": v for g, metrics in self.summary.items() for k, v in metrics.items()}
 
+    def __getitem__(self, key: str):
+        """``result["group/metric"]``: one value of :meth:`flat` (what ``molgen.evaluate`` used to return)."""
+        return self.flat()[key]
+
+    @property
+    def per_molecule(self):
+        """One row per molecule as a pandas ``DataFrame`` of the public columns (those of molecules.csv)."""
+        import pandas as pd
+
+        columns: dict[str, None] = {c: None for c in ("record", "name") if any(c in r for r in self.rows)}
+        for row in self.rows:
+            columns.update({k: None for k in row if not k.startswith("_") and k not in columns})
+        return pd.DataFrame([{c: row.get(c) for c in columns} for row in self.rows], columns=list(columns))
+
 
 def to_blocks(mols: Sequence[Chem.Mol]) -> list[bytes]:
     """RDKit's binary form of ``mols``, for sending to worker processes.
