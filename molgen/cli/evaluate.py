@@ -52,6 +52,7 @@ def main(argv: list[str]) -> int:
     from molgen.eval import evaluate_sdf
     from molgen.eval.group import Share
     from molgen.eval.sanity import warnings_of as sanity_warnings
+    from molgen.eval.stability import warnings_of as stability_warnings
 
     args = build_parser().parse_args(argv)
     out = args.out or args.sdf.with_name(args.sdf.name.split(".")[0] + "_eval")
@@ -64,6 +65,8 @@ def main(argv: list[str]) -> int:
     except INPUT_ERRORS as exc:
         return input_error("molgen evaluate", exc)
     for line in sanity_warnings(result.summary.get("sanity", {})):  # first and loud: impossible geometry
+        print(line, file=sys.stderr)
+    for line in stability_warnings(result.summary.get("stability", {})):  # judged with implicit hydrogens
         print(line, file=sys.stderr)
     for key, value in result.flat().items():
         if not isinstance(value, dict):

@@ -22,6 +22,7 @@ from molgen.eval.geometry import pooled
 from molgen.eval.group import Share
 from molgen.eval.runner import EvaluationResult
 from molgen.eval.sanity import warnings_of as sanity_warnings
+from molgen.eval.stability import warnings_of as stability_warnings
 
 #: (label, legacy key, corrected key) rows of the side-by-side table.
 PAIRED = (
@@ -151,6 +152,7 @@ def render_html(result: EvaluationResult, mols: list[Chem.Mol]) -> str:
     )
     timings = ", ".join(f"{k}: {v:.2f} s" for k, v in result.timings_s.items())
     warnings = sanity_warnings(result.summary.get("sanity", {}))  # shown first, in red
+    warnings += stability_warnings(result.summary.get("stability", {}))
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>molgen evaluation</title><style>{STYLE}</style>",
         "</head><body><h1>molgen evaluation</h1>",
