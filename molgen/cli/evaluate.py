@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--protein", type=Path,
                         help="protein PDB: the context of --metrics posebusters ('dock' checks) and docking; "
-                        "it adds no metric group")
+                        "it adds no metric group; its waters and non-metal hetero groups (a crystal ligand) are "
+                        "left out of the pose checks and named in the summary, as in `molgen dock`")
     parser.add_argument(
         "--metrics",
         default="standard",
