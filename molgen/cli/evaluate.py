@@ -51,20 +51,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     from molgen.eval import evaluate_sdf
+    from molgen.eval.chatter import captured
     from molgen.eval.group import Share
+    from molgen.eval.report import LIBRARY_LOG
     from molgen.eval.sanity import warnings_of as sanity_warnings
     from molgen.eval.stability import warnings_of as stability_warnings
 
     args = build_parser().parse_args(argv)
     out = args.out or args.sdf.with_name(args.sdf.name.split(".")[0] + "_eval")
+    chatter = None
     try:
-        result = evaluate_sdf(
-            args.sdf, args.metrics, args.reference, protein=args.protein, out_dir=out,
-            workers=max(1, args.workers), progress=not args.quiet, data_root=args.data_root,
-            options=_options(args),
-        )
+        with captured() as chatter:  # RDKit / PoseBusters / Vina lines go to a log, not the terminal
+            result = evaluate_sdf(
+                args.sdf, args.metrics, args.reference, protein=args.protein, out_dir=out,
+                workers=max(1, args.workers), progress=not args.quiet, data_root=args.data_root,
+                options=_options(args),
+            )
     except INPUT_ERRORS as exc:
+        _say(chatter and chatter.summary())  # the temporary log is kept: it may say why
         return input_error("molgen evaluate", exc)
+    except Exception:
+        _say(chatter and chatter.summary())
+        raise
+    except BaseException:  # interrupted: one line is said elsewhere; no log left in the temporary folder
+        if chatter is not None:
+            chatter.path.unlink(missing_ok=True)
+        raise
+    kept = chatter.keep(out / LIBRARY_LOG)
+    _say(chatter.summary(kept))
     for line in sanity_warnings(result.summary.get("sanity", {})):  # first and loud: impossible geometry
         print(line, file=sys.stderr)
     for line in stability_warnings(result.summary.get("stability", {})):  # judged with implicit hydrogens
@@ -77,6 +91,11 @@ def main(argv: list[str]) -> int:
         print(f"{len(result.bad_records)} unreadable record(s) listed in {out / 'metrics.json'}", file=sys.stderr)
     print(f"wrote {out / 'metrics.json'}, {out / 'molecules.csv'}, {out / 'report.html'}")
     return 0
+
+
+def _say(line: str | None) -> None:
+    if line:
+        print(line, file=sys.stderr)
 
 
 def _options(args: argparse.Namespace):

@@ -25,7 +25,9 @@ from molgen.eval.runner import EvaluationResult
 #: Columns written first in the per-molecule CSV.
 LEAD_COLUMNS = ("record", "name")
 #: The files of a report folder; an existing folder holding anything else is never replaced.
-OUTPUT_FILES = frozenset({"metrics.json", "molecules.csv", "report.html"})
+#: ``library.log``: what RDKit, PoseBusters and Vina printed during the run (``molgen evaluate``)
+OUTPUT_FILES = frozenset({"metrics.json", "molecules.csv", "report.html", "library.log"})
+LIBRARY_LOG = "library.log"
 
 
 def json_safe(value):

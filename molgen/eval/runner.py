@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from rdkit import Chem
 from tqdm.auto import tqdm
 
+from molgen.eval.chatter import terminal
 from molgen.eval.group import EvalOptions, MetricGroup, ReferenceData, Rows
 from molgen.eval.registry import GROUPS, resolve_metrics
 from molgen.eval.timed import compute_timed
@@ -113,7 +114,7 @@ def compute_rows(
     blocks = to_blocks(mols)
     chunks = [blocks[i : i + CHUNK_SIZE] for i in range(0, len(blocks), CHUNK_SIZE)]
     seconds = dict.fromkeys(names, 0.0)
-    bar = tqdm(total=len(blocks), desc=desc, unit="mol", disable=not progress)
+    bar = tqdm(total=len(blocks), desc=desc, unit="mol", disable=not progress, file=terminal())
     rows: Rows = [{} for _ in blocks]
     done = 0
 

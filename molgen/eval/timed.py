@@ -5,7 +5,8 @@ A single molecule can make such a check run for ever (PoseBusters never returns 
 cannot be stopped; so each check runs in a worker process that is killed and replaced when
 one molecule takes longer than ``EvalOptions.time_limit_s``. Every row of a timed group gets
 ``<group>.status``: ``ok``, ``timeout`` (killed after the limit) or ``error`` (the worker
-died: a crash inside the library; its traceback went to stderr). The caller hears of each
+died: a crash inside the library; its traceback went to stderr, the
+library log under ``molgen evaluate``). The caller hears of each
 finished molecule (``on_done``), so progress moves and partial results can be written.
 """
 
