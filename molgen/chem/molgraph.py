@@ -123,6 +123,28 @@ class MolGraph:
         out.update(name=self.name, smiles=self.smiles, props=dict(self.props))
         return out
 
+    def to_rdkit(self, sanitize: bool = True, implicit_hydrogens: bool = False) -> Any:
+        """This molecule as an RDKit ``Chem.Mol`` with its 3D conformer, charges and bonds.
+
+        ``sanitize``: run RDKit's sanitisation; a molecule RDKit refuses (a generated one with an
+        impossible valence) is still returned, unsanitised, with the reason in its
+        ``molgen_sanitize_error`` property. Stereochemistry is assigned from the 3D coordinates,
+        as RDKit does when it reads the same molecule from an SDF, so both give identical
+        figures. ``implicit_hydrogens``: let RDKit fill missing valences with implicit H (for
+        heavy-atom graphs); by default the atoms as given are all there is.
+        """
+        from rdkit import Chem
+
+        from molgen.chem.featurize import reconstruct_mol
+
+        result = reconstruct_mol(self, sanitize=sanitize, implicit_hydrogens=implicit_hydrogens)
+        mol = result.mol
+        if result.error:
+            mol.SetProp("molgen_sanitize_error", result.error)
+        if self.num_atoms:
+            Chem.AssignStereochemistryFrom3D(mol)
+        return mol
+
     def to_pyg(self) -> Any:
         """This molecule as a ``torch_geometric.data.Data`` (:mod:`molgen.chem.pyg`; needs the ``pyg`` extra)."""
         from molgen.chem.pyg import graph_to_data

@@ -11,7 +11,8 @@ from molgen.cli import INPUT_ERRORS, input_error
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from molgen.eval import available_groups, available_presets
+    from molgen.eval import available_groups
+    from molgen.eval.registry import preset_costs
 
     parser = argparse.ArgumentParser(
         prog="molgen evaluate",
@@ -22,11 +23,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--reference",
         help="processed dataset name (e.g. qm9: its training split), or an SDF / SMILES file (novelty, distributions)",
     )
-    parser.add_argument("--protein", type=Path, help="protein PDB: PoseBusters 'dock' checks with the protein")
+    parser.add_argument("--protein", type=Path,
+                        help="protein PDB: the context of --metrics posebusters ('dock' checks) and docking; "
+                        "it adds no metric group; its waters and non-metal hetero groups (a crystal ligand) are "
+                        "left out of the pose checks and named in the summary, as in `molgen dock`")
     parser.add_argument(
         "--metrics",
         default="standard",
-        help=f"preset ({', '.join(available_presets())}) or comma list of groups ({', '.join(available_groups())})",
+        help=f"preset ({preset_costs()}) or comma list of groups ({', '.join(available_groups())})",
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=120.0,
+        help="seconds each slow check (posebusters, strain, docking) may spend on one molecule before it is "
+        "stopped and recorded as 'timeout' in molecules.csv (120)",
     )
     parser.add_argument(
         "--reference-ligand", type=Path,
@@ -42,24 +51,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     from molgen.eval import evaluate_sdf
+    from molgen.eval.chatter import captured
+    from molgen.eval.group import Share
+    from molgen.eval.report import LIBRARY_LOG
     from molgen.eval.sanity import warnings_of as sanity_warnings
+    from molgen.eval.stability import warnings_of as stability_warnings
 
     args = build_parser().parse_args(argv)
     out = args.out or args.sdf.with_name(args.sdf.name.split(".")[0] + "_eval")
+    chatter = None
     try:
         check_arguments(args, out)
-        result = evaluate_sdf(
-            args.sdf, args.metrics, args.reference, protein=args.protein, out_dir=out,
-            workers=max(1, args.workers), progress=not args.quiet, data_root=args.data_root,
-            options=_options(args),
-        )
+        with captured() as chatter:  # RDKit / PoseBusters / Vina lines go to a log, not the terminal
+            result = evaluate_sdf(
+                args.sdf, args.metrics, args.reference, protein=args.protein, out_dir=out,
+                workers=max(1, args.workers), progress=not args.quiet, data_root=args.data_root,
+                options=_options(args),
+            )
     except INPUT_ERRORS as exc:
+        _say(chatter and chatter.summary())  # the temporary log is kept: it may say why
         return input_error("molgen evaluate", exc)
+    except Exception:
+        _say(chatter and chatter.summary())
+        raise
+    except BaseException:  # interrupted: one line is said elsewhere; no log left in the temporary folder
+        if chatter is not None:
+            chatter.path.unlink(missing_ok=True)
+        raise
+    kept = chatter.keep(out / LIBRARY_LOG)
+    _say(chatter.summary(kept))
     for line in sanity_warnings(result.summary.get("sanity", {})):  # first and loud: impossible geometry
+        print(line, file=sys.stderr)
+    for line in stability_warnings(result.summary.get("stability", {})):  # judged with implicit hydrogens
         print(line, file=sys.stderr)
     for key, value in result.flat().items():
         if not isinstance(value, dict):
-            print(f"{key:45s} {value:.4g}" if isinstance(value, float) else f"{key:45s} {value}")
+            counted = f" ({value.counted()})" if isinstance(value, Share) else ""
+            print(f"{key:45s} {value:.4g}{counted}" if isinstance(value, float) else f"{key:45s} {value}")
     if result.bad_records:
         print(f"{len(result.bad_records)} unreadable record(s) listed in {out / 'metrics.json'}", file=sys.stderr)
     print(f"wrote {out / 'metrics.json'}, {out / 'molecules.csv'}, {out / 'report.html'}")
@@ -95,10 +123,16 @@ def check_arguments(args: argparse.Namespace, out: Path) -> None:
                      what="molgen evaluate output folder")
 
 
+def _say(line: str | None) -> None:
+    if line:
+        print(line, file=sys.stderr)
+
+
 def _options(args: argparse.Namespace):
     from molgen.eval import EvalOptions
 
     if args.reference_ligand is not None and not args.reference_ligand.is_file():
         raise FileNotFoundError(f"reference ligand file not found: {args.reference_ligand}")
     ligand = None if args.reference_ligand is None else str(args.reference_ligand)
-    return EvalOptions(reference_ligand_path=ligand, dock_exhaustiveness=args.dock_exhaustiveness)
+    return EvalOptions(reference_ligand_path=ligand, dock_exhaustiveness=args.dock_exhaustiveness,
+                       time_limit_s=args.time_limit)

@@ -1,7 +1,7 @@
 """``molgen train`` and ``molgen finetune``: thin wrappers over :mod:`molgen.training.train`.
 
     molgen train --config configs/qm9.yaml [key=value ...] [--resume | --force]
-    molgen finetune --ckpt CKPT --config configs/my_data.yaml [key=value ...] [--force]
+    molgen finetune --ckpt CKPT --config configs/custom.yaml [key=value ...] [--force]
 """
 
 from __future__ import annotations
@@ -16,8 +16,16 @@ from molgen.errors import MolgenInputError
 
 def parser(finetune: bool = False) -> argparse.ArgumentParser:
     if finetune:
-        p = argparse.ArgumentParser(prog="molgen finetune",
-                                    description="Fine-tune a checkpoint's weights on the config's dataset.")
+        p = argparse.ArgumentParser(
+            prog="molgen finetune", formatter_class=argparse.RawDescriptionHelpFormatter,
+            description="Fine-tune a checkpoint's weights on the config's dataset.",
+            epilog="The dataset must be prepared like the checkpoint's data (hydrogens kept or removed, aromatic\n"
+                   "or Kekule bonds); molgen refuses a mismatch and prints the `molgen data` flags to use. The\n"
+                   "shipped checkpoints/qm9_noh_gaunt_cpu.ckpt needs heavy atoms and Kekule bonds:\n"
+                   "  molgen data custom --sdf my.sdf --name my_data --remove-hs --kekulize\n"
+                   "  molgen finetune --ckpt checkpoints/qm9_noh_gaunt_cpu.ckpt --config configs/custom.yaml\n"
+                   "configs/custom.yaml is the template (dataset.name=my_data, writes runs/custom; override with\n"
+                   "key=value). The model section always comes from the checkpoint.")
         p.add_argument("--ckpt", required=True, help="checkpoint whose weights (and architecture) are loaded")
         p.add_argument("--config", required=True, help="YAML config naming the new dataset and training settings")
     else:

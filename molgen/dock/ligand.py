@@ -9,11 +9,15 @@ input's bonds and charges (:func:`poses_to_mols`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from rdkit import Chem
 
 from molgen.dock.errors import LigandError
 
+#: Vina's interaction cutoff (Angstrom): a ligand with no receptor atom this close scores exactly 0.0.
+CONTACT_CUTOFF = 8.0
 #: Elements Vina has ligand atom types for in drug-like molecules (XS types of AutoDock Vina 1.2).
 SUPPORTED_ELEMENTS = frozenset({"H", "C", "N", "O", "F", "P", "S", "Cl", "Br", "I"})
 
@@ -80,3 +84,39 @@ def poses_to_mols(pdbqt_poses: str) -> list[Chem.Mol]:
         raise LigandError("meeko could not rebuild the RDKit molecule from the Vina poses")
     mol = mols[0]
     return [Chem.Mol(mol, confId=conf.GetId()) for conf in mol.GetConformers()]
+
+
+def receptor_coordinates(pdbqt: str | Path) -> np.ndarray:
+    """Coordinates [N, 3] of the heavy atoms of a receptor PDBQT (ATOM/HETATM records)."""
+    coords = []
+    with open(pdbqt, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith(("ATOM", "HETATM")) and line[77:79].strip() not in ("H", "HD", "HS"):
+                coords.append((float(line[30:38]), float(line[38:46]), float(line[46:54])))
+    return np.asarray(coords, dtype=float).reshape(-1, 3)
+
+
+def check_in_frame(ligand: Chem.Mol, receptor: np.ndarray, box, mode: str) -> None:
+    """Raise :class:`LigandError` when Vina could only score ``ligand`` as 0.0 for want of receptor atoms.
+
+    ``score``/``minimize``: some receptor heavy atom must lie within :data:`CONTACT_CUTOFF` of a ligand
+    heavy atom (else the pose is outside the receptor: no interaction term, energy exactly 0).
+    ``dock``: the search ``box`` must hold a receptor heavy atom (grown by the cutoff).
+    """
+    if len(receptor) == 0:
+        raise LigandError("the receptor has no heavy atom")
+    coords = ligand.GetConformer().GetPositions()
+    heavy = coords[[a.GetAtomicNum() > 1 for a in ligand.GetAtoms()]]
+    if mode == "dock":
+        if box.outside(receptor, tolerance=CONTACT_CUTOFF).all():
+            raise LigandError(
+                f"the box (centre {np.round(box.center, 2).tolist()}, size {np.round(box.size, 2).tolist()}) "
+                f"holds no receptor atom within {CONTACT_CUTOFF:g} A: nothing to dock against"
+            )
+        return
+    nearest = min(float(np.min(np.linalg.norm(receptor - x, axis=1))) for x in heavy)
+    if nearest > CONTACT_CUTOFF:
+        raise LigandError(
+            f"ligand outside the receptor: its nearest heavy atom is {nearest:.1f} A from the receptor "
+            f"(Vina's cutoff {CONTACT_CUTOFF:g} A; it would score 0.0)"
+        )

@@ -22,7 +22,7 @@ from rdkit import Chem
 
 from molgen.dock.box import Box, box_around, check_inside
 from molgen.dock.errors import DockingInputError, LigandError
-from molgen.dock.ligand import ligand_pdbqt, poses_to_mols, sanitized_ligand
+from molgen.dock.ligand import check_in_frame, ligand_pdbqt, poses_to_mols, receptor_coordinates, sanitized_ligand
 
 MODES = ("score", "minimize", "dock")
 
@@ -53,6 +53,7 @@ class VinaEngine:
             raise DockingInputError(f"exhaustiveness and poses must be >= 1, got {exhaustiveness} and {n_poses}")
         self.exhaustiveness, self.n_poses, self._seed = exhaustiveness, n_poses, seed
         self._receptor, self._new_vina = str(receptor_pdbqt), Vina
+        self._receptor_xyz = receptor_coordinates(self._receptor)  # to refuse ligands out of its reach
         self._vina = self._fresh_vina()  # reads the receptor now: a bad file fails here, not at the first ligand
         self._has_ligand = False
         self._box: Box | None = None
@@ -93,6 +94,7 @@ class VinaEngine:
         box = box or box_around(ligand.GetConformer().GetPositions())
         if mode != "dock":
             check_inside(ligand, box)
+        check_in_frame(ligand, self._receptor_xyz, box, mode)  # never 'ok' at 0.0 for want of receptor atoms
         pdbqt = ligand_pdbqt(ligand)
         self.set_box(box)
         vina = self._vina

@@ -12,7 +12,7 @@ from molgen.eval.group import EvalOptions, ReferenceData
 from molgen.eval.reading import check_protein_file, read_sdf
 from molgen.eval.reference import build_reference
 from molgen.eval.registry import resolve_metrics
-from molgen.eval.report import check_replaceable, write_outputs
+from molgen.eval.report import check_replaceable, partial_csv, write_outputs, write_partial
 from molgen.eval.runner import EvaluationResult, run_evaluation
 
 ReferenceSpec = ReferenceData | str | Path | Sequence[Chem.Mol] | None
@@ -28,12 +28,14 @@ def evaluate(
     progress: bool = False,
     data_root: str | Path | None = None,
     options: EvalOptions | None = None,
+    on_rows=None,
 ) -> EvaluationResult:
     """Evaluate ``mols`` with the metric groups of ``metrics`` (preset, comma list or list of names).
 
     ``reference`` is a :class:`ReferenceData`, a processed dataset name (``"qm9"``: its
-    training split), an SDF or SMILES file path, or a list of RDKit molecules. Giving a
-    ``protein`` adds the ``posebusters`` group (run with the protein as context).
+    training split), an SDF or SMILES file path, or a list of RDKit molecules. A ``protein``
+    is the context of the groups that use one (``posebusters``: its 'dock' checks; ``docking``);
+    it adds no group: PoseBusters runs only when ``metrics`` names it.
     """
     for i, mol in enumerate(mols):
         if not isinstance(mol, Chem.Mol):
@@ -41,15 +43,13 @@ def evaluate(
     groups = resolve_metrics(metrics)
     if protein is not None:
         check_protein_file(protein)  # an unreadable protein is an error, never silently skipped
-    if protein is not None and "posebusters" not in {g.name for g in groups}:
-        groups += resolve_metrics("posebusters")  # a protein is only used by the PoseBusters checks
     ref = reference
     if reference is not None and not isinstance(reference, ReferenceData):
         if any(g.uses_reference for g in groups):
             ref = build_reference(reference, groups, options, root=data_root, workers=workers, progress=progress)
         else:
             ref = None
-    return run_evaluation(mols, [g.name for g in groups], ref, protein, workers, progress, options)
+    return run_evaluation(mols, [g.name for g in groups], ref, protein, workers, progress, options, on_rows)
 
 
 def evaluate_molecules(
@@ -88,9 +88,17 @@ def evaluate_sdf(
     if not read.mols:
         first = f"; first: record {read.bad[0].index}: {read.bad[0].message}" if read.bad else ""
         raise MolgenInputError(f"{path}: no readable molecule ({read.n_records} record(s){first})")
+    on_rows = None
+    if out_dir is not None:
+        partial = partial_csv(out_dir)
+
+        def on_rows(rows: list[dict]) -> None:  # what is computed so far, in case the run is stopped
+            write_partial([{"record": i, "name": n, **r} for r, i, n in zip(rows, read.indices, read.names,
+                                                                            strict=True)], partial)
+
     result = evaluate(
         read.mols, metrics, reference, protein=protein, workers=workers, progress=progress,
-        data_root=data_root, options=options,
+        data_root=data_root, options=options, on_rows=on_rows,
     )
     for row, index, name in zip(result.rows, read.indices, read.names, strict=True):
         row["record"] = index

@@ -12,20 +12,23 @@ generated molecules. With a reference ligand, its own three scores are computed 
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
 import numpy as np
 from rdkit import Chem
 
-from molgen.eval.group import EvalOptions, ReferenceData, Rows
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
 
 PREFIX = "docking."
 #: Vina mode -> metric name (TargetDiff's Vina Score / Vina Min / Vina Dock).
 METRIC_OF_MODE = {"score": "vina_score", "minimize": "vina_min", "dock": "vina_dock"}
 
 
+@functools.lru_cache(maxsize=2)
 def _engine_and_box(options: EvalOptions):
+    """The Vina engine and box of ``options``, made once per process (molecules come one at a time)."""
     from molgen.dock import VinaEngine, box_from_ligand_file, prepare_receptor
 
     receptor = prepare_receptor(options.protein_path)
@@ -60,7 +63,8 @@ def _stats(values: list[float]) -> tuple[float, float]:
 def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions) -> dict:
     if options.protein_path is None:
         return {"skipped": "no --protein given"}
-    out: dict = {"n_samples": len(rows), "box": "reference ligand" if options.reference_ligand_path else "per molecule"}
+    out: dict = {"n_samples": len(rows), "box": "reference ligand" if options.reference_ligand_path else "per molecule",
+                 "n_timeout": sum(r.get("docking.status") == "timeout" for r in rows)}
     ref_scores = _reference_scores(options) if options.reference_ligand_path else {}
     for mode in options.dock_modes:
         name = METRIC_OF_MODE[mode]
@@ -69,8 +73,8 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
         out[f"{name}_n_ok"] = len(values)
         if name in ref_scores:
             ref = out[f"reference_{name}"] = ref_scores[name]
-            better = [v <= ref for v in values]
-            out[f"high_affinity_{mode}"] = float(np.mean(better)) if better and ref is not None else math.nan
+            better = sum(v <= ref for v in values) if ref is not None else 0
+            out[f"high_affinity_{mode}"] = Share(better, len(values) if ref is not None else 0, "scored")
     return out
 
 
@@ -93,6 +97,7 @@ def _reference_scores(options: EvalOptions) -> dict:
 DEFINITIONS = {
     "skipped": "why nothing was computed (docking needs --protein)",
     "n_samples": "molecules evaluated",
+    "n_timeout": "molecules whose three Vina runs took longer than --time-limit (docking.status 'timeout')",
     "box": "Vina box: around the reference ligand (extent + 5 A) or each molecule's own (TargetDiff)",
     "vina_score_mean": "mean Vina score of the generated pose, kcal/mol (TargetDiff 'Vina Score')",
     "vina_score_median": "median Vina score of the generated pose, kcal/mol",

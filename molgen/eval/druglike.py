@@ -15,7 +15,7 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import QED, Crippen, Descriptors, Lipinski
 
 from molgen.chem.sanitize import sanitized_copy, without_hydrogens
-from molgen.eval.group import EvalOptions, ReferenceData, Rows
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
 
 #: Ring sizes above this are pooled into one ``>8`` bin.
 MAX_RING_BIN = 8
@@ -88,8 +88,8 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
         values = [r[f"druglike.{name}"] for r in valid]
         out[f"{name}_mean"] = float(np.mean(values)) if values else float("nan")
     violations = [r["druglike.lipinski_violations"] for r in valid]
-    out["lipinski_pass"] = float(np.mean([v == 0 for v in violations])) if valid else float("nan")
-    out["lipinski_ro5"] = float(np.mean([v <= 1 for v in violations])) if valid else float("nan")
+    out["lipinski_pass"] = Share(sum(v == 0 for v in violations), len(valid), "valid")
+    out["lipinski_ro5"] = Share(sum(v <= 1 for v in violations), len(valid), "valid")
     out["atom_types"] = histogram(rows, "_elements")
     out["ring_sizes"] = histogram(rows, "_ring_sizes")
     if reference is not None and reference.rows:

@@ -21,7 +21,7 @@ from rdkit.Chem import AllChem
 from scipy.stats import wasserstein_distance
 
 from molgen.chem.sanitize import sanitized_copy
-from molgen.eval.group import EvalOptions, ReferenceData, Rows
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
 
 MIN_COUNT = 5
 _BOND_SYMBOL = {Chem.BondType.SINGLE: "-", Chem.BondType.DOUBLE: "=", Chem.BondType.TRIPLE: "#"}
@@ -109,7 +109,7 @@ def typed_w1(samples: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -
 
 
 def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions) -> dict:
-    out: dict = {"has_3d": float(np.mean([r["geometry.has_3d"] for r in rows])) if rows else 0.0}
+    out: dict = {"has_3d": Share(sum(bool(r["geometry.has_3d"]) for r in rows), len(rows), empty=0.0)}
     if reference is None or not reference.has_geometry or not reference.rows:
         return out
     for kind in ("bonds", "angles", "torsions"):
@@ -144,10 +144,12 @@ def compute_strain(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
 
 
 def summarize_strain(rows: Rows, reference: ReferenceData | None, options: EvalOptions) -> dict:
-    values = np.array([r["strain.mmff_strain"] for r in rows if r["strain.mmff_strain"] is not None])
+    values = np.array([r["strain.mmff_strain"] for r in rows if r.get("strain.mmff_strain") is not None])
+    timeouts = sum(r.get("strain.status") == "timeout" for r in rows)
     return {
         "n_mmff": int(values.size),
-        "n_mmff_failed": len(rows) - int(values.size),
+        "n_mmff_failed": len(rows) - int(values.size) - timeouts,
+        "n_timeout": timeouts,
         "strain_mean": float(values.mean()) if values.size else float("nan"),
         "strain_median": float(np.median(values)) if values.size else float("nan"),
     }
@@ -165,6 +167,7 @@ DEFINITIONS = {
 STRAIN_DEFINITIONS = {
     "n_mmff": "molecules with an MMFF94 strain energy",
     "n_mmff_failed": "molecules MMFF94 could not handle (invalid, no 3D, or untypable)",
+    "n_timeout": "molecules whose MMFF94 minimisation ran past --time-limit (strain.status 'timeout')",
     "strain_mean": "mean MMFF94 strain (pose energy - locally relaxed energy), kcal/mol",
     "strain_median": "median MMFF94 strain, kcal/mol",
 }

@@ -17,12 +17,45 @@ Metric modules import this module, never :mod:`molgen.eval.registry`, which list
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rdkit import Chem
 
 Rows = list[dict]
+
+
+class Share(float):
+    """A fraction that says what it counted: ``n`` of ``of`` ``unit`` (e.g. ``1 of 50 scored``).
+
+    It is its float value everywhere (comparisons, arithmetic, JSON); reports add :meth:`counted`
+    beside it and ``metrics.json`` lists every count under ``counts``. ``empty`` is the value when
+    ``of`` is 0.
+    """
+
+    n: int
+    of: int
+    unit: str
+
+    def __new__(cls, n: float, of: float, unit: str = "molecules", empty: float = math.nan) -> Share:
+        self = super().__new__(cls, n / of if of else empty)
+        self.n, self.of, self.unit = int(n), int(of), unit
+        return self
+
+    def __reduce__(self):
+        return (Share, (self.n, self.of, self.unit, float(self) if not self.of else math.nan))
+
+    def counted(self) -> str:
+        """``"<n> of <of> <unit>"``."""
+        return f"{self.n} of {self.of} {self.unit}"
+
+
+def counts_of(summary: dict[str, dict]) -> dict[str, dict]:
+    """``{"group/metric": {"n", "of", "unit"}}`` for every :class:`Share` of a summary."""
+    return {f"{g}/{k}": {"n": v.n, "of": v.of, "unit": v.unit}
+            for g, metrics in summary.items() if isinstance(metrics, dict)
+            for k, v in metrics.items() if isinstance(v, Share)}
 ComputeFn = Callable[[list[Chem.Mol], "EvalOptions"], Rows]
 SummarizeFn = Callable[[Rows, "ReferenceData | None", "EvalOptions"], dict]
 
@@ -40,6 +73,7 @@ class EvalOptions:
     dock_exhaustiveness: int = 16  # docking: Vina exhaustiveness of the dock mode (TargetDiff: 16)
     dock_seed: int = 42  # docking: Vina seed (0: random)
     dock_modes: tuple[str, ...] = ("score", "minimize", "dock")
+    time_limit_s: float = 120.0  # timed groups: seconds one molecule's check may take before it is a timeout
 
 
 @dataclass
@@ -67,3 +101,5 @@ class MetricGroup:
     definitions: dict[str, str] = field(default_factory=dict)
     uses_reference: bool = False  # summarize reads the reference (SMILES and/or rows)
     uses_reference_rows: bool = False  # summarize compares with rows computed on reference molecules
+    timed: bool = False  # expensive: run one molecule at a time in a killable process (molgen.eval.timed)
+    needs_protein: bool = False  # computes nothing without EvalOptions.protein_path (then not timed either)

@@ -19,8 +19,10 @@ from rdkit.Chem.Draw import rdMolDraw2D
 
 from molgen.chem.sanitize import sanitized_copy, without_hydrogens
 from molgen.eval.geometry import pooled
+from molgen.eval.group import Share
 from molgen.eval.runner import EvaluationResult
 from molgen.eval.sanity import warnings_of as sanity_warnings
+from molgen.eval.stability import warnings_of as stability_warnings
 
 #: (label, legacy key, corrected key) rows of the side-by-side table.
 PAIRED = (
@@ -31,7 +33,7 @@ PAIRED = (
     ("atom stability (EDM table)", "stability/atom_stable_edm", "stability/atom_stable_corrected"),
     ("molecule stability (EDM table)", "stability/mol_stable_edm", "stability/mol_stable_corrected"),
 )
-N_DRAWINGS = 8
+N_DRAWINGS = 48
 STYLE = (
     "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;margin:1em 0}"
     "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}th{background:#eee}"
@@ -40,6 +42,9 @@ STYLE = (
 
 
 def _fmt(value) -> str:
+    if isinstance(value, Share):
+        shown = "n/a" if not math.isfinite(value) else f"{value:.4g}"
+        return f"{shown} ({html.escape(value.counted())})"
     if isinstance(value, float):
         return "n/a" if not math.isfinite(value) else f"{value:.4g}"
     return html.escape(str(value))
@@ -112,6 +117,9 @@ def _drawings(mols: list[Chem.Mol], rows: list[dict]) -> list[str]:
         if clean is None:
             continue
         flat = without_hydrogens(clean)
+        # a 2D picture of a 3D pose: stereo perceived from the 3D coordinates would draw wedges
+        # (often at atoms that are not stereocentres once flattened), so the drawing carries none
+        Chem.RemoveStereochemistry(flat)
         rdDepictor.Compute2DCoords(flat)
         drawer = rdMolDraw2D.MolDraw2DSVG(220, 180)
         drawer.DrawMolecule(flat)
@@ -144,6 +152,7 @@ def render_html(result: EvaluationResult, mols: list[Chem.Mol]) -> str:
     )
     timings = ", ".join(f"{k}: {v:.2f} s" for k, v in result.timings_s.items())
     warnings = sanity_warnings(result.summary.get("sanity", {}))  # shown first, in red
+    warnings += stability_warnings(result.summary.get("stability", {}))
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>molgen evaluation</title><style>{STYLE}</style>",
         "</head><body><h1>molgen evaluation</h1>",

@@ -34,11 +34,11 @@ GROUPS: dict[str, MetricGroup] = {group.name: group for group in (
                 geometry.compute, geometry.summarize, geometry.DEFINITIONS,
                 uses_reference=True, uses_reference_rows=True),
     MetricGroup("strain", "MMFF94 strain energy of the pose",
-                geometry.compute_strain, geometry.summarize_strain, geometry.STRAIN_DEFINITIONS),
+                geometry.compute_strain, geometry.summarize_strain, geometry.STRAIN_DEFINITIONS, timed=True),
     MetricGroup("posebusters", "PoseBusters plausibility checks ('mol', or 'dock' with --protein)",
-                plausibility.compute, plausibility.summarize, plausibility.DEFINITIONS),
+                plausibility.compute, plausibility.summarize, plausibility.DEFINITIONS, timed=True),
     MetricGroup("docking", "AutoDock Vina score / min / dock and high-affinity fraction (needs --protein)",
-                docking.compute, docking.summarize, docking.DEFINITIONS),
+                docking.compute, docking.summarize, docking.DEFINITIONS, timed=True, needs_protein=True),
 )}
 
 
@@ -62,6 +62,18 @@ def load_preset(name: str) -> list[str]:
     if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
         raise MolgenInputError(f"preset file {path}: expected a mapping with a 'groups' list")
     return [str(g) for g in data["groups"]]
+
+
+def preset_cost(name: str) -> str:
+    """The ``cost`` line of preset ``name`` (what it takes per molecule), or its description."""
+    path = resources.files("molgen.eval") / "presets" / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return str(data.get("cost") or data.get("description") or "")
+
+
+def preset_costs() -> str:
+    """``"basic: <cost>; standard: <cost>; ..."`` for ``--help``."""
+    return "; ".join(f"{name}: {preset_cost(name)}" for name in available_presets())
 
 
 def resolve_metrics(metrics: str | list[str]) -> list[MetricGroup]:

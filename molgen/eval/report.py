@@ -18,12 +18,15 @@ from rdkit import Chem
 
 from molgen.atomic import make_temp_dir, remove_stale_temps, replace_dir
 from molgen.errors import MolgenInputError
+from molgen.eval.group import counts_of
 from molgen.eval.runner import EvaluationResult
 
 #: Columns written first in the per-molecule CSV.
 LEAD_COLUMNS = ("record", "name")
 #: The files of a report folder; an existing folder holding anything else is never replaced.
-OUTPUT_FILES = frozenset({"metrics.json", "molecules.csv", "report.html"})
+#: ``library.log``: what RDKit, PoseBusters and Vina printed during the run (``molgen evaluate``)
+OUTPUT_FILES = frozenset({"metrics.json", "molecules.csv", "report.html", "library.log"})
+LIBRARY_LOG = "library.log"
 
 
 def json_safe(value):
@@ -50,6 +53,7 @@ def metrics_document(result: EvaluationResult) -> dict:
             "reference": result.reference,
             "protein": result.protein,
             "metrics": result.summary,
+            "counts": counts_of(result.summary),
             "definitions": result.definitions,
             "bad_records": result.bad_records,
             "timings_s": result.timings_s,
@@ -76,6 +80,24 @@ def write_csv(rows: list[dict], path: Path) -> None:
             writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
 
 
+def partial_csv(out_dir: str | Path) -> Path:
+    """Where the rows of an unfinished evaluation are kept as they come: ``<out>.partial.csv`` beside ``out``.
+
+    It is rewritten atomically while the evaluation runs and removed once the report folder is in
+    place, so after a kill it holds every molecule computed so far.
+    """
+    out = Path(out_dir)
+    return out.parent / f"{out.name}.partial.csv"
+
+
+def write_partial(rows: list[dict], path: Path) -> None:
+    """Write ``rows`` to ``path`` through a temporary file and a rename (never half a CSV)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    write_csv(rows, temp)
+    temp.replace(path)
+
+
 def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str | Path) -> Path:
     """Write metrics.json, molecules.csv and report.html to ``out_dir`` atomically; return ``out_dir``."""
     from molgen.eval.html import render_html
@@ -91,6 +113,7 @@ def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str |
         write_csv(result.rows, staging / "molecules.csv")
         (staging / "report.html").write_text(render_html(result, mols), encoding="utf-8")
         replace_dir(staging, out)
+        partial_csv(out).unlink(missing_ok=True)  # the report holds every row now
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from rdkit import Chem
 
-from molgen.eval.group import EvalOptions, ReferenceData, Rows
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
 
 COLLAPSE_RADIUS = 0.1  # Angstrom
 MIN_PAIR_DISTANCE = 0.5  # Angstrom
@@ -58,8 +58,8 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
     n = len(rows)
     out: dict = {"n_molecules": n}
     for check in CHECKS:
-        out[f"frac_{check}"] = sum(r[f"sanity.{check}"] for r in rows) / n if n else 0.0
-    out["frac_any_problem"] = sum(any(r[f"sanity.{c}"] for c in CHECKS) for r in rows) / n if n else 0.0
+        out[f"frac_{check}"] = Share(sum(r[f"sanity.{check}"] for r in rows), n, empty=0.0)
+    out["frac_any_problem"] = Share(sum(any(r[f"sanity.{c}"] for c in CHECKS) for r in rows), n, empty=0.0)
     return out
 
 

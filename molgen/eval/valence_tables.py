@@ -12,7 +12,9 @@ to the charge-0 entry. It accepts radicals (neutral C with 3 bonds, neutral N wi
 ("GEOM-Drugs Revisited"). Each allowed configuration is a pair
 ``(number of aromatic bonds, sum of the orders of the non-aromatic bonds)``, hydrogens
 counted as single bonds, keyed by element and formal charge; a charge that is not listed
-is unstable. Al, As and Hg (in molgen's vocabulary but absent from GEOM-Drugs) are
+is unstable. molgen adds neutral S with valence 4 (sulfoxides such as omeprazole, which the
+published table marks unstable although RDKit and chemistry accept them; checked on drug-like
+molecules in the tests). Al, As and Hg (in molgen's vocabulary but absent from GEOM-Drugs) are
 added by molgen with their usual neutral valences.
 """
 
@@ -63,7 +65,7 @@ CORRECTED: dict[str, dict[int, list[Config]]] = {
     "Si": {0: [(0, 4)], 1: [(0, 5)]},
     "P": {0: [(0, 3), (0, 5)], 1: [(0, 4)]},
     "S": {
-        0: [(0, 2), (0, 3), (0, 6), (2, 0)],
+        0: [(0, 2), (0, 3), (0, 4), (0, 6), (2, 0)],  # (0, 4): sulfoxides, sulfinamides (RDKit allows 2, 4, 6)
         1: [(0, 3), (2, 0), (2, 1), (3, 0)],
         2: [(0, 4), (2, 1), (2, 2)],
         3: [(0, 2), (0, 5)],

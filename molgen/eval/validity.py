@@ -20,7 +20,7 @@ from __future__ import annotations
 from rdkit import Chem
 
 from molgen.chem.sanitize import canonical_smiles, largest_fragment, sanitized_copy
-from molgen.eval.group import EvalOptions, ReferenceData, Rows
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
 
 
 def compute(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
@@ -49,17 +49,17 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
     unique = set(valid)
     out = {
         "n_samples": n,
-        "valid": len(valid) / n,
-        "valid_largest_fragment": sum(r["validity.valid_largest_fragment"] for r in rows) / n,
-        "connected": sum(r["validity.n_fragments"] == 1 for r in rows) / n,
-        "valid_and_connected": sum(r["validity.valid"] and r["validity.n_fragments"] == 1 for r in rows) / n,
-        "uniqueness": len(unique) / n,
-        "uniqueness_legacy": len(unique) / len(valid) if valid else 0.0,
+        "valid": Share(len(valid), n),
+        "valid_largest_fragment": Share(sum(r["validity.valid_largest_fragment"] for r in rows), n),
+        "connected": Share(sum(r["validity.n_fragments"] == 1 for r in rows), n),
+        "valid_and_connected": Share(sum(r["validity.valid"] and r["validity.n_fragments"] == 1 for r in rows), n),
+        "uniqueness": Share(len(unique), n),
+        "uniqueness_legacy": Share(len(unique), len(valid), "valid", empty=0.0),
     }
     if reference is not None and reference.smiles:
         novel = unique - reference.smiles
-        out["novelty"] = len(novel) / len(unique) if unique else 0.0
-        out["novel_unique_valid_fraction_of_samples"] = len(novel) / n
+        out["novelty"] = Share(len(novel), len(unique), "distinct valid", empty=0.0)
+        out["novel_unique_valid_fraction_of_samples"] = Share(len(novel), n)
     return out
 
 

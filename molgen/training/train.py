@@ -24,8 +24,10 @@ from lightning.pytorch.utilities import rank_zero_only
 from molgen.atomic import write_text_atomic
 from molgen.config.load import config_from_dict, config_to_dict
 from molgen.config.schema import ExperimentConfig
+from molgen.data.template import processed_dir
 from molgen.safe_load import load_checkpoint
 from molgen.training.callbacks import AtomicCheckpointIO, SampleEvaluateCallback
+from molgen.training.data_form import check_agreement
 from molgen.training.datamodule import MolDataModule, open_train_split
 from molgen.training.module import DiffusionModule
 from molgen.training.run_dir import check_new_run, clear_old_run, resume_checkpoint
@@ -49,6 +51,10 @@ def train(config: ExperimentConfig, resume: bool = False, init_from: str | os.Pa
         check_new_run(out, force)
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)
     train_set, marginals = open_train_split(config.dataset, pockets=config.model.pocket_cutoff is not None)
+    for source, verb in ((init_from, "finetune"), (ckpt_path, "train --resume")):
+        if source is not None:  # the weights' data and this dataset must be prepared alike
+            check_agreement(source, read_checkpoint(Path(source))["marginals"], marginals.to_dict(),
+                            processed_dir(config.dataset.name, config.dataset.root), verb)
     module = DiffusionModule(config_to_dict(config), marginals.to_dict())
     if init_from is not None:
         _load_weights(module, Path(init_from))

@@ -53,6 +53,9 @@ def test_cli_with_protein_runs_dock_checks(shared_data, tmp_path):
     argv = [str(folder / "7ZTL_BCN_ligand.sdf"), "--protein", str(folder / "7ZTL_BCN_protein.pdb")]
     assert main([*argv, "--metrics", "basic", "--out", str(out), "--workers", "1", "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert "posebusters" not in metrics  # a protein is context, not a request for PoseBusters (issue #20)
+    assert main([*argv, "--metrics", "basic,posebusters", "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     assert metrics["posebusters"]["config"] == "dock"
     assert metrics["posebusters"]["minimum_distance_to_protein"] == 1.0
     assert metrics["posebusters"]["all_pass"] == 1.0

@@ -70,10 +70,11 @@ def test_the_notebook_api_loads_samples_writes_and_evaluates_in_four_lines(tmp_p
     mols = model.sample(8, steps=20, seed=0)
     molgen.write_sdf(mols, tmp_path / "x.sdf")
     metrics = molgen.evaluate(tmp_path / "x.sdf", metrics="basic")
-    assert metrics["input/n_read"] == 8
+    assert metrics["input/n_read"] == 8 and metrics.summary["input"]["n_read"] == 8
     in_memory = molgen.evaluate(mols, metrics="basic")
     for key in ("validity/valid", "validity/valid_and_connected", "stability/atom_stable_corrected"):
         assert metrics[key] == in_memory[key]
+    assert len(in_memory.per_molecule) == 8 and mols[0].to_rdkit().GetNumConformers() == 1
 
 
 def test_generation_does_not_import_the_training_stack():
