@@ -8,7 +8,7 @@ two sides interleaved and reduced to medians so that load from other processes h
 
 * each op alone on the shapes of the L = 1 denoiser on a batch of QM9-like molecules, fully connected
   (edge messages [E, S], vector messages [E, V, 3], attention logits [E, S], atoms -> graphs [N, S]);
-* one denoiser training step (bench/train.py's step and sizes, L = 1) with molgen's ops, and with PyG's
+* one denoiser training step (bench/train_models.py's step and sizes, L = 1) with molgen's ops, and with PyG's
   ops swapped into every molgen.nn module that uses them (outputs checked equal first).
 
     python bench/scatter.py            # 64 molecules, 4 layers 64/32/32, 7 steps
