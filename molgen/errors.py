@@ -84,7 +84,10 @@ def read_text(path: object, what: str = "file", limit: int = MAX_TEXT_BYTES) -> 
 
     check_regular_file(path, what)
     with open(Path(str(path)), "rb") as handle:
-        data = handle.read(limit + 1)
+        import os
+
+        size = os.fstat(handle.fileno()).st_size  # read() of limit + 1 bytes would allocate them all at once
+        data = handle.read(min(limit, size) + 1)
     if len(data) > limit:
         raise MolgenInputError(f"{path}: larger than {limit >> 20} MiB; not a {what}")
     return decode_text(path, data)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rdkit import Chem
 
-from molgen.atomic import make_temp_dir, remove_stale_temps, replace_dir
+from molgen.atomic import make_temp_dir, remove_stale_temps, replace_dir, temp_sibling
 from molgen.errors import MolgenInputError
 from molgen.eval.group import counts_of
 from molgen.eval.runner import EvaluationResult
@@ -93,7 +93,7 @@ def partial_csv(out_dir: str | Path) -> Path:
 def write_partial(rows: list[dict], path: Path) -> None:
     """Write ``rows`` to ``path`` through a temporary file and a rename (never half a CSV)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
+    temp = temp_sibling(path)  # owner-tagged: two evaluations to one folder never share a temporary
     write_csv(rows, temp)
     temp.replace(path)
 

@@ -8,6 +8,8 @@ import pytest
 import torch
 from toydata import ToyBuilder, toy_config
 
+from molgen.chem.vocab import NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES
+from molgen.diffusion.marginals import Marginals
 from molgen.errors import MolgenInputError
 from molgen.training import callbacks
 from molgen.training.run_dir import check_new_run, resume_checkpoint
@@ -15,9 +17,13 @@ from molgen.training.train import train
 
 
 def fake_checkpoint(path: Path, step: int) -> Path:
+    """A checkpoint with valid (uniform) marginals, so only its step and bytes decide."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    marginals = Marginals(atom_types=torch.ones(NUM_ATOM_TYPES) / NUM_ATOM_TYPES,
+                          charges=torch.ones(NUM_CHARGES) / NUM_CHARGES,
+                          bonds=torch.ones(NUM_BOND_TYPES) / NUM_BOND_TYPES, num_atoms=torch.ones(10) / 10).to_dict()
     torch.save({"global_step": step, "state_dict": {"w": torch.zeros(1)},
-                "hyper_parameters": {"config": {}, "marginals": {}}}, path)
+                "hyper_parameters": {"config": {}, "marginals": marginals}}, path)
     return path
 
 
@@ -61,7 +67,8 @@ def test_new_run_needs_an_empty_folder_or_force(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("x")
     with pytest.raises(MolgenInputError, match="not empty.*--resume.*--force"):
         check_new_run(tmp_path, force=False)
-    check_new_run(tmp_path, force=True)
+    with pytest.raises(MolgenInputError, match="not a molgen run"):  # --force never empties a stranger's folder
+        check_new_run(tmp_path, force=True)
 
 
 def test_force_starts_over_and_resume_survives_a_corrupt_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
