@@ -45,9 +45,10 @@ def sgemm_gflop_s(size: int = 512, repeats: int = 20) -> float:
 
 
 def real_batch(folder: Path, size: int) -> tuple[MolBatch, object]:
-    """The first ``size`` training molecules of a processed dataset and the diffusion marginals of its split."""
+    """``size`` random training molecules (seed 0; QM9 is stored by size) and the marginals of the split."""
     store = MolStore(folder / "train")
-    graphs = [store[i] for i in range(size)]
+    picks = torch.randperm(len(store), generator=torch.Generator().manual_seed(0))[:size]
+    graphs = [store[int(i)] for i in picks]
     return MolBatch.from_graphs(graphs), marginals_from_statistics(compute_statistics(store))
 
 
