@@ -88,3 +88,17 @@ def test_force_starts_over_and_resume_survives_a_corrupt_last(tmp_path: Path, mo
     resumed = train(toy_config(root, out, "optim.max_steps=4", "trainer.checkpoint_every=2"), resume=True)
     assert torch.load(resumed, weights_only=True)["global_step"] == 4
     assert read == ["step=2.ckpt"]  # Lightning itself read the checkpoint through the safe reader
+
+
+@pytest.mark.parametrize(("precision", "fused"), [("32-true", True), ("bf16-mixed", False)])
+def test_adamw_is_fused_except_under_mixed_precision(tmp_path: Path, precision: str, fused: bool) -> None:
+    """Fused AdamW (one kernel per step) wherever Lightning allows it with gradient clipping."""
+    from molgen.config.load import config_to_dict
+    from molgen.training.module import DiffusionModule
+
+    config = toy_config(tmp_path, tmp_path / "run", f"trainer.precision={precision}")
+    marginals = Marginals(atom_types=torch.ones(NUM_ATOM_TYPES) / NUM_ATOM_TYPES,
+                          charges=torch.ones(NUM_CHARGES) / NUM_CHARGES,
+                          bonds=torch.ones(NUM_BOND_TYPES) / NUM_BOND_TYPES, num_atoms=torch.ones(10) / 10)
+    opt = DiffusionModule(config_to_dict(config), marginals.to_dict()).configure_optimizers()
+    assert bool(opt.defaults["fused"]) is fused
