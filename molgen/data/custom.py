@@ -144,11 +144,11 @@ class CustomSDF(ShardedBuilder):
         return hash_split(graph.smiles or graph.name, self.fractions, self.seed)
 
 
-def write_rejections(report: ProcessReport, path: Path) -> Path:
-    """Write every rejected record as a TSV row (file, record, reason, detail), atomically."""
+def write_rejections(report: ProcessReport, path: Path, position: str = "record") -> Path:
+    """Write every rejected record as a TSV row (file, ``position``, reason, detail), atomically."""
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t")
-        writer.writerow(["file", "record", "reason", "detail"])
+        writer.writerow(["file", position, "reason", "detail"])
         for e in report.errors:
             writer.writerow([e["file"], e["index"], e["reason"], e.get("detail", "")])
     return path

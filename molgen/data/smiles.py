@@ -22,7 +22,6 @@ bonds are Kekulé unless ``kekulize=False``, as for QM9's heavy-atom dataset.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import re
@@ -34,11 +33,11 @@ from rdkit import Chem
 from rdkit.Chem import AllChem
 from rdkit.rdBase import BlockLogs
 
-from molgen.atomic import atomic_path
 from molgen.chem.featurize import featurize_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import BadRecordError, RecordError
 from molgen.chem.vocab import VocabularyError, check_charge, element_index
+from molgen.data.custom import write_rejections
 from molgen.data.sharded import Shard, batched
 from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.smiles_raw import SmilesRow, iter_smiles_rows, smiles_files
@@ -198,16 +197,6 @@ class SmilesConformers(ShardedBuilder):
         return hash_split(graph.smiles or graph.name, self.fractions, self.seed)
 
 
-def write_failures(report: ProcessReport, path: Path) -> Path:
-    """Every molecule that was not built, as TSV rows (file, line, reason, detail), written atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t")
-        writer.writerow(["file", "line", "reason", "detail"])
-        for e in report.errors:
-            writer.writerow([e["file"], e["index"], e["reason"], e.get("detail", "")])
-    return path
-
-
 def build_smiles(smi: str | Path, name: str, root: str | os.PathLike | None = None, *, force: bool = False,
                  workers: int = 1, strict: bool = False, progress: bool = True, log: Any = print,
                  **options: Any) -> ProcessReport:
@@ -218,5 +207,5 @@ def build_smiles(smi: str | Path, name: str, root: str | os.PathLike | None = No
     """
     report = SmilesConformers(smi, name, **options).process(root, force=force, workers=workers, strict=strict,
                                                             progress=progress, log=log)
-    write_failures(report, processed_dir(name, root) / "failures.tsv")
+    write_rejections(report, processed_dir(name, root) / "failures.tsv", position="line")
     return report

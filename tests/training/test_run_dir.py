@@ -16,12 +16,17 @@ from molgen.training.run_dir import check_new_run, resume_checkpoint
 from molgen.training.train import train
 
 
+def uniform_marginals() -> Marginals:
+    """Valid marginals (uniform over every vocabulary, 1..9 atoms)."""
+    return Marginals(atom_types=torch.ones(NUM_ATOM_TYPES) / NUM_ATOM_TYPES,
+                     charges=torch.ones(NUM_CHARGES) / NUM_CHARGES,
+                     bonds=torch.ones(NUM_BOND_TYPES) / NUM_BOND_TYPES, num_atoms=torch.ones(10) / 10)
+
+
 def fake_checkpoint(path: Path, step: int) -> Path:
     """A checkpoint with valid (uniform) marginals, so only its step and bytes decide."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    marginals = Marginals(atom_types=torch.ones(NUM_ATOM_TYPES) / NUM_ATOM_TYPES,
-                          charges=torch.ones(NUM_CHARGES) / NUM_CHARGES,
-                          bonds=torch.ones(NUM_BOND_TYPES) / NUM_BOND_TYPES, num_atoms=torch.ones(10) / 10).to_dict()
+    marginals = uniform_marginals().to_dict()
     torch.save({"global_step": step, "state_dict": {"w": torch.zeros(1)},
                 "hyper_parameters": {"config": {}, "marginals": marginals}}, path)
     return path
@@ -97,8 +102,5 @@ def test_adamw_is_fused_except_under_mixed_precision(tmp_path: Path, precision: 
     from molgen.training.module import DiffusionModule
 
     config = toy_config(tmp_path, tmp_path / "run", f"trainer.precision={precision}")
-    marginals = Marginals(atom_types=torch.ones(NUM_ATOM_TYPES) / NUM_ATOM_TYPES,
-                          charges=torch.ones(NUM_CHARGES) / NUM_CHARGES,
-                          bonds=torch.ones(NUM_BOND_TYPES) / NUM_BOND_TYPES, num_atoms=torch.ones(10) / 10)
-    opt = DiffusionModule(config_to_dict(config), marginals.to_dict()).configure_optimizers()
+    opt = DiffusionModule(config_to_dict(config), uniform_marginals().to_dict()).configure_optimizers()
     assert bool(opt.defaults["fused"]) is fused
