@@ -1,12 +1,14 @@
 """Does Gaunt pay? Sample quality at equal wall-clock training budgets; baseline = the L = 1 EQGAT-diff arm.
 
-Each arm is configs/demo.yaml with the model settings below (plus dotted overrides), trained on a
+Each arm is ``--config`` (default configs/demo.yaml) with the model settings below (plus dotted
+overrides), trained on a
 processed dataset (default ``qm9_noh``: QM9 heavy atoms, hydrogens implied at writing) for
 ``--minutes`` of wall clock, with snapshot checkpoints on the way. ``eval`` samples ``--num``
 molecules at ``--steps`` jumps from a checkpoint and scores them with ``molgen.eval`` (basic).
 Run the arms as concurrent processes so that they share the machine's load equally.
 
     python bench/quality_vs_time.py train --arm L1_small --minutes 15 --out runs/qvt [key=value ...]
+    python bench/quality_vs_time.py train --arm L2_gaunt --config configs/moses.yaml --dataset moses_noh ...
     python bench/quality_vs_time.py eval runs/qvt/L1_small/checkpoints/minutes=15.ckpt --num 500
     python bench/quality_vs_time.py plot runs/qvt_eval.jsonl --out bench/quality_vs_time.png
 
@@ -35,6 +37,8 @@ ARMS: dict[str, list[str]] = {
                 "model.lmax=1", "model.tensor_product=null"],
     "L2_gaunt": ["model.num_layers=3", "model.scalar_dim=48", "model.vector_dim=16", "model.edge_dim=8",
                  "model.lmax=2", "model.tensor_product=gaunt"],
+    "L2_gaunt_wide": ["model.num_layers=4", "model.scalar_dim=64", "model.vector_dim=16", "model.edge_dim=16",
+                      "model.lmax=2", "model.tensor_product=gaunt"],
     "L3_gaunt": ["model.num_layers=3", "model.scalar_dim=48", "model.vector_dim=16", "model.edge_dim=8",
                  "model.lmax=3", "model.tensor_product=gaunt"],
 }
@@ -47,7 +51,7 @@ def train_arm(args: argparse.Namespace) -> dict:
 
     out = Path(args.out) / args.arm
     snapshots = sorted({m for m in (15.0, 30.0, 60.0, 120.0) if m < args.minutes} | {args.minutes})
-    config = load_config(ROOT / "configs" / "demo.yaml", [
+    config = load_config(ROOT / args.config, [
         f"dataset.root={args.root}", f"dataset.name={args.dataset}", f"trainer.output_dir={out}",
         f"optim.max_minutes={args.minutes}", f"trainer.snapshot_minutes={snapshots}", "optim.max_steps=10000000",
         "trainer.checkpoint_every=500", *ARMS[args.arm], *args.overrides])
@@ -110,6 +114,7 @@ def main() -> None:
     t = sub.add_parser("train")
     t.add_argument("--arm", choices=sorted(ARMS), required=True)
     t.add_argument("--minutes", type=float, default=15.0)
+    t.add_argument("--config", default="configs/demo.yaml", help="base config the arm's settings override")
     t.add_argument("--root", default="data")
     t.add_argument("--dataset", default="qm9_noh")
     t.add_argument("--out", default="runs/quality_vs_time")
