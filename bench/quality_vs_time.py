@@ -1,8 +1,7 @@
 """Does Gaunt pay? Sample quality at equal wall-clock training budgets; baseline = the L = 1 EQGAT-diff arm.
 
 Each arm is ``--config`` (default configs/demo.yaml) with the model settings below (plus dotted
-overrides), trained on a
-processed dataset (default ``qm9_noh``: QM9 heavy atoms, hydrogens implied at writing) for
+overrides), trained on a processed dataset (default ``qm9_noh``: QM9 heavy atoms, hydrogens implied at writing) for
 ``--minutes`` of wall clock, with snapshot checkpoints on the way. ``eval`` samples ``--num``
 molecules at ``--steps`` jumps from a checkpoint and scores them with ``molgen.eval`` (basic).
 Run the arms as concurrent processes so that they share the machine's load equally.
