@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from molgen.atomic import replace_dir, write_text_atomic
+from molgen.safe_write import replace_dir, write_text_atomic
 from molgen.data.stats import compute_statistics
 from molgen.data.store import MolStore, StoreWriter
 from molgen.data.template import ProcessedDataset, processed_dir

@@ -11,7 +11,7 @@ def save_samples(graphs: list, path: Path, seed: int, steps: int) -> None:
     """The graphs as flat arrays (:data:`SAMPLE_KEYS`), atomically."""
     import numpy as np
 
-    from molgen.atomic import atomic_path
+    from molgen.safe_write import atomic_path
 
     atoms = np.array([g.num_atoms for g in graphs], dtype=np.int64)
     bonds = np.array([g.num_bonds for g in graphs], dtype=np.int64)

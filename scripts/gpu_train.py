@@ -78,7 +78,7 @@ def elapsed_s() -> float:
 
 
 def write_json(path: Path, data: dict) -> None:
-    from molgen.atomic import write_text_atomic
+    from molgen.safe_write import write_text_atomic
 
     write_text_atomic(path, json.dumps(data, indent=1, default=str) + "\n")
 
@@ -180,7 +180,7 @@ def slim_checkpoint(src: Path, dst: Path) -> dict:
     :func:`molgen.generate.load` reads). Over :data:`OUT_FILE_LIMIT`, keep only the EMA weights (sampling)."""
     import torch
 
-    from molgen.atomic import atomic_path
+    from molgen.safe_write import atomic_path
     from molgen.safe_load import load_checkpoint
 
     ckpt = load_checkpoint(src)

@@ -38,7 +38,7 @@ import numpy as np
 from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
-from molgen.atomic import atomic_path
+from molgen.safe_write import atomic_path
 from molgen.chem.records import BadRecordError
 from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
 from molgen.chem.strain import MinimiserError, MMFFSetup, force_field, heavy_indices, minimise, mmff_setup, positions

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import torch
 from rdkit import Chem
 
-from molgen.atomic import atomic_path
+from molgen.safe_write import atomic_path
 from molgen.chem.diagnose import RDKIT_MAX_DEGREE
 from molgen.chem.featurize import FeaturizeError, featurize_mol, reconstruct_mol
 from molgen.chem.molgraph import MolGraph

@@ -31,7 +31,7 @@ from rdkit import Chem
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from molgen.atomic import atomic_path
+from molgen.safe_write import atomic_path
 from molgen.chem.featurize import FeaturizeError, featurize_mol
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError

@@ -31,7 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from molgen.atomic import make_temp_dir, remove_stale_temps, write_text_atomic
+from molgen.safe_write import make_temp_dir, remove_stale_temps, write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.store import StoreWriter, merge_stores

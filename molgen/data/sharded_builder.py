@@ -23,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from molgen.atomic import owner_lock, remove_stale_temps, replace_dir, temp_sibling
+from molgen.safe_write import owner_lock, remove_stale_temps, replace_dir, temp_sibling
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.sharded import Shard, ShardReport, merge_shards, run_shards, shard_dirs

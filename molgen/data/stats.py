@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from molgen.atomic import write_text_atomic
+from molgen.safe_write import write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.vocab import MIN_CHARGE, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES, NUM_HYBRIDIZATIONS
 from molgen.data.store import MolStore, StoreWriter

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from molgen.atomic import replace_dir, temp_sibling, write_text_atomic
+from molgen.safe_write import replace_dir, temp_sibling, write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.errors import MolgenInputError
 

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from molgen.atomic import make_temp_dir, replace_dir
+from molgen.safe_write import make_temp_dir, replace_dir
 from molgen.chem.featurize import FeaturizeError
 from molgen.chem.molgraph import MolBatch, MolGraph
 from molgen.chem.records import BadRecordError, RecordError

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from molgen.atomic import write_text_atomic
+from molgen.safe_write import write_text_atomic
 from molgen.dock.errors import DockingInputError
 
 #: Bumped whenever the preparation changes, so stale cache entries are never reused.

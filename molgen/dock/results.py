@@ -13,7 +13,7 @@ import io
 import json
 from pathlib import Path
 
-from molgen.atomic import write_text_atomic
+from molgen.safe_write import write_text_atomic
 from molgen.dock.errors import DockingInputError
 from molgen.errors import read_text
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from rdkit import Chem
 
-from molgen.atomic import write_text_atomic
+from molgen.safe_write import write_text_atomic
 from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
 
 PREFIX = "posebusters."

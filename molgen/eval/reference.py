@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rdkit import Chem
 
-from molgen.atomic import write_text_atomic
+from molgen.safe_write import write_text_atomic
 from molgen.chem.sanitize import canonical_smiles, sanitized_copy
 from molgen.errors import MolgenInputError
 from molgen.eval.group import EvalOptions, MetricGroup, ReferenceData

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rdkit import Chem
 
-from molgen.atomic import make_temp_dir, remove_stale_temps, replace_dir, temp_sibling
+from molgen.safe_write import make_temp_dir, remove_stale_temps, replace_dir, temp_sibling
 from molgen.errors import MolgenInputError
 from molgen.eval.group import counts_of
 from molgen.eval.runner import EvaluationResult

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from molgen.atomic import remove_stale_temps
+from molgen.safe_write import remove_stale_temps
 from molgen.errors import MolgenInputError
 from molgen.safe_load import load_checkpoint
 

@@ -21,7 +21,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from molgen.atomic import write_text_atomic
+from molgen.safe_write import write_text_atomic
 from molgen.config.load import config_from_dict, config_to_dict
 from molgen.config.schema import ExperimentConfig
 from molgen.data.template import processed_dir

@@ -15,7 +15,7 @@ import pytest
 from make_corpus import GOOD_RECORD
 from test_kill9 import ENV, ROOT, SHIPPED, molgen
 
-from molgen.atomic import is_stale, owner_lock, remove_stale_temps, temp_sibling
+from molgen.safe_write import is_stale, owner_lock, remove_stale_temps, temp_sibling
 from molgen.errors import MolgenInputError
 
 

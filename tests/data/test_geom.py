@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 
 from molgen.chem.molgraph import MolBatch
 from molgen.data.geom import GeomDrugs
-from molgen.data.sampler import SizeBucketSampler
+from molgen.data.batching import SizeBucketSampler
 from molgen.data.stats import DatasetStatistics, compute_statistics
 from molgen.data.store import MolStore
 from molgen.data.template import ProcessedDataset, collate, processed_dir
@@ -110,7 +110,7 @@ def test_interrupted_run_resumes_to_identical_output(geom_raw, tmp_path, monkeyp
 _CHILD = """
 import sys, time
 from molgen.data.geom import GeomDrugs
-from molgen.data.sampler import SizeBucketSampler
+from molgen.data.batching import SizeBucketSampler
 original = GeomDrugs.convert
 def slow(self, record):
     time.sleep(0.02)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from molgen.data.sampler import SizeBucketSampler
+from molgen.data.batching import SizeBucketSampler
 
 
 def _sizes(n: int = 500, seed: int = 0) -> list[int]:
