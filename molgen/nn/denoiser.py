@@ -31,6 +31,9 @@ from molgen.nn.norm import MoleculeLayerNorm
 from molgen.nn.scatter import segment_mean
 from molgen.nn.so3 import spherical_harmonics
 
+#: implementations of the same network (:meth:`EQGATDenoiser.set_path`)
+PATHS = ("dense", "compiled", "reference")
+
 
 @dataclass
 class DenoiserOutput:
@@ -70,8 +73,11 @@ class EQGATDenoiser(nn.Module):
     Two implementations of the same maths share every parameter: the dense padded path
     (:mod:`molgen.nn.dense`, ``path="dense"``, the default wherever it applies: unconditional models
     with Gaunt or Cartesian messages) and the edge-list reference (``path="reference"``), which the
-    dense one equals to rounding (float64 tests in tests/nn/test_dense.py). ``path=None`` picks dense
-    when supported; :meth:`set_path` switches an existing model.
+    dense one equals to rounding (float64 tests in tests/nn/test_dense.py). ``path="compiled"`` is the
+    dense path with each layer's edge stage compiled (:func:`molgen.nn.eqgat.compiled_pair_stage`;
+    equal to the dense path in float64, tests/nn/test_compiled.py): training's choice where the first
+    call's compilation (about a minute on a CPU) pays. ``path=None`` picks dense when supported;
+    :meth:`set_path` switches an existing model.
     """
 
     def __init__(self, config: ModelConfig, path: str | None = None) -> None:
@@ -115,12 +121,13 @@ class EQGATDenoiser(nn.Module):
         self.set_path(path)
 
     def set_path(self, path: str | None) -> EQGATDenoiser:
-        """Choose the implementation: "dense", "reference", or None (dense where supported). Returns self."""
+        """Choose the implementation: "dense", "compiled" (dense, its edge stage through ``torch.compile``),
+        "reference", or None (dense where supported). Returns self."""
         if path is None:
             path = "dense" if self.dense_supported else "reference"
-        if path not in ("dense", "reference"):
-            raise ValueError(f"path must be 'dense' or 'reference', got {path!r}")
-        if path == "dense" and not self.dense_supported:
+        if path not in PATHS:
+            raise ValueError(f"path must be one of {', '.join(PATHS)}, got {path!r}")
+        if path != "reference" and not self.dense_supported:
             raise ValueError("the dense path needs Gaunt or Cartesian (lmax = 1) messages and no pocket; e3nn "
                              "products and pocket-conditioned models run on the reference path")
         self.path = path
@@ -139,7 +146,7 @@ class EQGATDenoiser(nn.Module):
             raise ValueError("a pocket-conditioned denoiser needs batch.pocket, an unconditional one takes none")
         t = t.to(batch.pos.dtype)
         atoms = atom_one_hots(batch, self.num_atom_types, self.num_charges, self.use_extra)
-        if self.path == "dense" and self.pocket_embed is None:
+        if self.path != "reference" and self.pocket_embed is None:
             return self._forward_dense(batch, t, atoms)
         return self._forward_reference(batch, t, atoms)
 
@@ -162,7 +169,7 @@ class EQGATDenoiser(nn.Module):
         for norm, layer in zip(self.norms, self.layers, strict=True):
             geom = dense_geometry(pos, graph, self.cutoff, self.sh_fn)  # recomputed from updated pos
             s, v = norm.forward_dense(s, v, graph)
-            s, v, pos, e = layer.forward_dense(s, v, pos, e, geom, graph)
+            s, v, pos, e = layer.forward_dense(s, v, pos, e, geom, graph, compiled=self.path == "compiled")
         return self.heads.forward_dense(s, v, pos, e, graph)
 
     def _forward_reference(self, batch: MolBatch, t: Tensor, atoms: Tensor) -> DenoiserOutput:

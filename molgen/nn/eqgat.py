@@ -17,6 +17,9 @@ Shapes: s [N, S], v [N, C, D], pos [N, 3], e [E, F], edge_index [2, E].
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -97,30 +100,25 @@ class EQGATLayer(nn.Module):
         return ds.reshape(*lead, -1), dv.reshape(*lead, *dv.shape[-2:])
 
     def forward_dense(self, s: Tensor, v: Tensor, pos: Tensor, e: Tensor, geom: DenseGeometry,
-                      graph: DenseGraph) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                      graph: DenseGraph, compiled: bool = False) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """The same layer on the dense layout (:mod:`molgen.nn.dense`): s [G, n, S], v [G, n, C, D],
         pos [G, n, 3], e [G, n, n, F] -> updated (s, v, pos, e); padded rows stay finite, pos padded rows 0.
 
         The edge MLP's first linear map is applied to its input blocks separately (atoms once per atom,
-        not once per edge): the same affine map, regrouped.
+        not once per edge): the same affine map, regrouped. With ``compiled`` the edge stage (every
+        [G, n, n, .] operation but the messages) runs as one ``torch.compile`` graph, so its elementwise
+        chains (softmax, gates, masks, SiLU) fuse into a few loops: the same maths, fewer passes over memory.
         """
-        e = self.edge_pre(e)  # [G, n, n, F]
-        pos_len = torch.sqrt(pos.pow(2).sum(dim=-1, keepdim=True).clamp(min=1e-6))  # [G, n, 1]
-        hidden = self._edge_hidden(s, pos_len, geom, e)  # [G, n, n, S]
-        logits, msg_w, gate, de = self.edge_mlp[2](self.edge_mlp[1](hidden)).split(
-            [self.scalar_dim, self.num_msg_weights, 1, self.edge_dim], dim=-1)
-        env = geom.envelope.unsqueeze(-1)  # [G, n, n, 1], zero on non-edges
-        attention = masked_softmax(logits, graph.pair) * env  # [G, n, n, S]
-        ds = (attention * self.scalar_value(s).unsqueeze(1)).sum(dim=2)  # [G, n, S]
-        dv = self.messages.forward_dense(msg_w * env, v, geom, graph)  # [G, n, C, D]
-        dpos = (gate * env * geom.rel).sum(dim=2) / graph.in_degree  # [G, n, 3]
+        stage = compiled_pair_stage() if compiled else pair_stage
+        ds, msg_w, dpos, e = stage(self, s, pos, e, geom.dist, geom.dot, geom.envelope, geom.rel, graph.pair,
+                                   graph.in_degree)
+        dv = self.messages.forward_dense(msg_w, v, geom, graph)  # [G, n, C, D]
         s, v = s + ds, v + dv
         pos = pos + self.pos_norm.forward_dense(dpos, graph)
-        e = self.edge_post(F.silu(de + e))
         ds, dv = self._node_update(s, v)
         return s + ds, v + dv, pos, e
 
-    def _edge_hidden(self, s: Tensor, pos_len: Tensor, geom: DenseGeometry, e: Tensor) -> Tensor:
+    def _edge_hidden(self, s: Tensor, pos_len: Tensor, dist: Tensor, dot: Tensor, e: Tensor) -> Tensor:
         """First linear map of the edge MLP on [s_dst, s_src, dist, dot, e, |p_dst|, |p_src|], by blocks."""
         first: nn.Linear = self.edge_mlp[0]
         w, k = first.weight, self.scalar_dim  # w [S, 2S + F + 4]
@@ -129,5 +127,33 @@ class EQGATLayer(nn.Module):
         w_e, w_len_dst, w_len_src = w[:, 2 * k + 2:2 * k + 2 + f], w[:, 2 * k + 2 + f], w[:, 2 * k + 3 + f]
         node_dst = s @ w_dst.T + pos_len * w_len_dst + first.bias  # [G, n, S]
         node_src = s @ w_src.T + pos_len * w_len_src  # [G, n, S]
-        pair = geom.dist.unsqueeze(-1) * w_dist + geom.dot.unsqueeze(-1) * w_dot + e @ w_e.T  # [G, n, n, S]
+        pair = dist.unsqueeze(-1) * w_dist + dot.unsqueeze(-1) * w_dot + e @ w_e.T  # [G, n, n, S]
         return pair + node_dst.unsqueeze(2) + node_src.unsqueeze(1)
+
+
+def pair_stage(layer: EQGATLayer, s: Tensor, pos: Tensor, e: Tensor, dist: Tensor, dot: Tensor, envelope: Tensor,
+               rel: Tensor, pair: Tensor, in_degree: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Edge stage of :meth:`EQGATLayer.forward_dense`: everything on [G, n, n, .] except the messages.
+
+    s [G, n, S], pos [G, n, 3], e [G, n, n, F]; dist, dot, envelope [G, n, n], rel [G, n, n, 3], pair [G, n, n]
+    bool, in_degree [G, 1, 1] -> (ds [G, n, S] attention-weighted scalar messages, msg_w [G, n, n, W]
+    enveloped message weights, dpos [G, n, 3] mean coordinate message, e [G, n, n, F] updated edges).
+    """
+    e = layer.edge_pre(e)  # [G, n, n, F]
+    pos_len = torch.sqrt(pos.pow(2).sum(dim=-1, keepdim=True).clamp(min=1e-6))  # [G, n, 1]
+    hidden = layer._edge_hidden(s, pos_len, dist, dot, e)  # [G, n, n, S]
+    logits, msg_w, gate, de = layer.edge_mlp[2](layer.edge_mlp[1](hidden)).split(
+        [layer.scalar_dim, layer.num_msg_weights, 1, layer.edge_dim], dim=-1)
+    env = envelope.unsqueeze(-1)  # [G, n, n, 1], zero on non-edges
+    attention = masked_softmax(logits, pair) * env  # [G, n, n, S]
+    ds = (attention * layer.scalar_value(s).unsqueeze(1)).sum(dim=2)  # [G, n, S]
+    dpos = (gate * env * rel).sum(dim=2) / in_degree  # [G, n, 3]
+    return ds, msg_w * env, dpos, layer.edge_post(F.silu(de + e))
+
+
+@functools.cache
+def compiled_pair_stage() -> Callable[..., tuple[Tensor, Tensor, Tensor, Tensor]]:
+    """:func:`pair_stage` as one ``torch.compile`` graph with symbolic sizes (built on first use, so importing
+    molgen does not load the compiler; it compiles at its first call per grad mode). Equal to the eager stage
+    in float64 (tests/nn/test_compiled.py)."""
+    return torch.compile(pair_stage, dynamic=True)
