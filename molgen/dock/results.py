@@ -22,6 +22,8 @@ COLUMNS = (
     "record", "name", "status", "reason", "mode", "vina_score", "vina_inter", "n_poses", "n_heavy_atoms", "seconds"
 )
 SDF, CSV, JSON = "docked.sdf", "docking.csv", "docking.json"
+#: what Vina, meeko, Open Babel and RDKit printed during `molgen dock` runs (appended by each run)
+LOG = "library.log"
 
 
 def file_digest(path: Path) -> str:
