@@ -60,7 +60,8 @@ class Chatter:
         if not self.lines:
             return None
         parts = ", ".join(f"{source} {n}" for source, n in self.counts().items() if n)
-        return f"{len(self.lines)} lines of library messages ({parts}) kept in {where or self.path}"
+        n = len(self.lines)
+        return f"{n} line{'s' if n > 1 else ''} of library messages ({parts}) kept in {where or self.path}"
 
     def keep(self, target: Path, append: bool = False) -> Path | None:
         """Move a temporary log to ``target`` (a file molgen writes in its output folder), after what
