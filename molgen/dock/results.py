@@ -13,9 +13,9 @@ import io
 import json
 from pathlib import Path
 
-from molgen.safe_write import write_text_atomic
 from molgen.dock.errors import DockingInputError
 from molgen.errors import read_text
+from molgen.safe_write import write_text_atomic
 
 #: Columns of docking.csv, in order (energies in kcal/mol, time in seconds).
 COLUMNS = (

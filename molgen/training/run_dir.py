@@ -19,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from molgen.safe_write import remove_stale_temps
 from molgen.errors import MolgenInputError
 from molgen.safe_load import load_checkpoint
+from molgen.safe_write import remove_stale_temps
 
 
 def check_new_run(output_dir: Path, force: bool) -> None:

@@ -21,11 +21,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from molgen.safe_write import write_text_atomic
 from molgen.config.load import config_from_dict, config_to_dict
 from molgen.config.schema import ExperimentConfig
 from molgen.data.template import processed_dir
 from molgen.safe_load import load_checkpoint
+from molgen.safe_write import write_text_atomic
 from molgen.training.callbacks import AtomicCheckpointIO, SampleEvaluateCallback
 from molgen.training.data_form import check_agreement
 from molgen.training.datamodule import MolDataModule, open_train_split
