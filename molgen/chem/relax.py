@@ -38,11 +38,11 @@ import numpy as np
 from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
-from molgen.safe_write import atomic_path
 from molgen.chem.records import BadRecordError
 from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
 from molgen.chem.strain import MinimiserError, MMFFSetup, force_field, heavy_indices, minimise, mmff_setup, positions
 from molgen.errors import MolgenInputError, check_regular_file
+from molgen.safe_write import atomic_path
 
 RELAX_MODES = ("none", "h", "mmff")
 #: flat-bottom radius (A) and force constant (kcal/mol/A^2) of the heavy-atom restraints of ``mmff``

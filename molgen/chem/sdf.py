@@ -24,7 +24,6 @@ from typing import Any, Literal
 import torch
 from rdkit import Chem
 
-from molgen.safe_write import atomic_path
 from molgen.chem.diagnose import RDKIT_MAX_DEGREE
 from molgen.chem.featurize import FeaturizeError, featurize_mol, reconstruct_mol
 from molgen.chem.molgraph import MolGraph
@@ -32,6 +31,7 @@ from molgen.chem.records import BadRecordError, RecordError
 from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
 from molgen.chem.vocab import ATOM_TYPES, VocabularyError
 from molgen.errors import check_regular_file
+from molgen.safe_write import atomic_path
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from molgen.cli import INPUT_ERRORS, input_error
@@ -31,8 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (one core each)")
     parser.add_argument("--seed", type=int, default=42, help="Vina random seed (0: random; default 42)")
     parser.add_argument("--cache-dir", type=Path, help="prepared receptor cache (default $MOLGEN_CACHE/receptors)")
-    parser.add_argument("--out", type=Path, required=True, help="output folder: docked.sdf, docking.csv, docking.json")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output folder: docked.sdf, docking.csv, docking.json; library.log: what RDKit, meeko "
+                        "and Vina printed")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (library messages still go to --out/library.log)")
     return parser
 
 
@@ -82,17 +86,44 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str]) -> int:
+    from molgen.chatter import captured
     from molgen.dock import DockSettings, dock_sdf
 
     args = build_parser().parse_args(argv)
+    chatter = None
     try:
         check_arguments(args)
-        settings = DockSettings(args.mode, args.exhaustiveness, args.poses, args.seed, resolve_box(args))
-        run = dock_sdf(args.ligands, args.receptor, args.out, settings, workers=args.workers,
-                       progress=not args.quiet, cache_dir=args.cache_dir)
+        # RDKit / meeko / Vina / Open Babel lines go to a log; the progress bar writes to the terminal
+        with captured() as chatter:
+            settings = DockSettings(args.mode, args.exhaustiveness, args.poses, args.seed, resolve_box(args))
+            run = dock_sdf(args.ligands, args.receptor, args.out, settings, workers=args.workers,
+                           progress=not args.quiet, cache_dir=args.cache_dir)
     except INPUT_ERRORS as exc:  # DockingInputError included: names the file and the problem
+        _say(_keep_log(chatter, args.out))  # the log may say why
         return input_error("molgen dock", exc)
+    except BaseException:  # a bug or an interrupt: results so far are in --out, and so is their log
+        _say(_keep_log(chatter, args.out))
+        raise
+    _say(_keep_log(chatter, args.out))
     print(f"{run.n_ok} of {run.n_records} molecules {args.mode} ok, {run.n_failed} failed "
           f"({run.n_skipped} done by an earlier run); {run.seconds:.1f} s")
     print(f"wrote {run.sdf}, {run.csv}")
     return 0
+
+
+def _keep_log(chatter, out: Path) -> str | None:
+    """Append what libraries printed to ``out/library.log`` (when the run made ``out``; else leave the
+    temporary log where it is): the one line naming it, or None when nothing was printed."""
+    from molgen.dock.results import LOG
+
+    if chatter is None or not chatter.lines:
+        if chatter is not None:
+            chatter.path.unlink(missing_ok=True)
+        return None
+    kept = chatter.keep(out / LOG, append=True) if out.is_dir() else chatter.path
+    return chatter.summary(kept)
+
+
+def _say(line: str | None) -> None:
+    if line:
+        print(line, file=sys.stderr)

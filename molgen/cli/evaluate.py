@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    from molgen.chatter import captured
     from molgen.eval import evaluate_sdf
-    from molgen.eval.chatter import captured
     from molgen.eval.group import Share
     from molgen.eval.report import LIBRARY_LOG
     from molgen.eval.sanity import warnings_of as sanity_warnings

@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
         return 2
     from molgen.training.train import train
 
-    print(f"final checkpoint: {train(config, resume=args.resume, force=args.force)}")
+    _finished(config, train(config, resume=args.resume, force=args.force, capture=True))
     return 0
 
 
@@ -94,5 +94,17 @@ def finetune_main(argv: list[str]) -> int:
         return 2
     from molgen.training.train import finetune
 
-    print(f"final checkpoint: {finetune(config, args.ckpt, force=args.force)}")
+    _finished(config, finetune(config, args.ckpt, force=args.force, capture=True))
     return 0
+
+
+def _finished(config: ExperimentConfig, checkpoint) -> None:
+    """The one line after a run: its folder, its final checkpoint and the log of Lightning's messages."""
+    from pathlib import Path
+
+    from molgen.training.run_dir import TRAIN_LOG
+
+    out = Path(config.trainer.output_dir)
+    log = out / TRAIN_LOG
+    said = f"; Lightning's messages in {log}" if log.is_file() and log.stat().st_size else ""
+    print(f"run {out}: final checkpoint {checkpoint}{said}")

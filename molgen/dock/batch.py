@@ -28,6 +28,7 @@ from pathlib import Path
 from rdkit import Chem
 from tqdm.auto import tqdm
 
+from molgen.chatter import terminal
 from molgen.chem.records import BadRecordError
 from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block
 from molgen.dock.box import Box
@@ -173,7 +174,8 @@ def dock_sdf(
     if n_records == 0:
         raise DockingInputError(f"{ligands}: no SDF records")
     start = time.perf_counter()
-    bar = tqdm(total=n_records, initial=n_skipped, desc=f"vina {settings.mode}", unit="mol", disable=not progress)
+    bar = tqdm(total=n_records, initial=n_skipped, desc=f"vina {settings.mode}", unit="mol", disable=not progress,
+               file=terminal())
     last_flush = time.perf_counter()
     try:
         for row, blocks in _run_all(todo, str(prepared.pdbqt), settings, workers):

@@ -19,8 +19,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from molgen.safe_write import write_text_atomic
 from molgen.dock.errors import DockingInputError
+from molgen.safe_write import write_text_atomic
 
 #: Bumped whenever the preparation changes, so stale cache entries are never reused.
 PREP_VERSION = "1"

@@ -13,15 +13,17 @@ import io
 import json
 from pathlib import Path
 
-from molgen.safe_write import write_text_atomic
 from molgen.dock.errors import DockingInputError
 from molgen.errors import read_text
+from molgen.safe_write import write_text_atomic
 
 #: Columns of docking.csv, in order (energies in kcal/mol, time in seconds).
 COLUMNS = (
     "record", "name", "status", "reason", "mode", "vina_score", "vina_inter", "n_poses", "n_heavy_atoms", "seconds"
 )
 SDF, CSV, JSON = "docked.sdf", "docking.csv", "docking.json"
+#: what Vina, meeko, Open Babel and RDKit printed during `molgen dock` runs (appended by each run)
+LOG = "library.log"
 
 
 def file_digest(path: Path) -> str:

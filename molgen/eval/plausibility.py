@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from rdkit import Chem
 
-from molgen.safe_write import write_text_atomic
 from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
+from molgen.safe_write import write_text_atomic
 
 PREFIX = "posebusters."
 #: Bumped whenever :func:`pose_protein` changes what it keeps, so stale cached copies are never reused.

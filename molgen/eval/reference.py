@@ -24,12 +24,12 @@ from pathlib import Path
 
 from rdkit import Chem
 
-from molgen.safe_write import write_text_atomic
 from molgen.chem.sanitize import canonical_smiles, sanitized_copy
 from molgen.errors import MolgenInputError
 from molgen.eval.group import EvalOptions, MetricGroup, ReferenceData
 from molgen.eval.reading import read_molecules
 from molgen.eval.runner import compute_rows
+from molgen.safe_write import write_text_atomic
 
 
 def reference_molecules(spec: str | Path, root: str | Path | None = None) -> tuple[str, list[Chem.Mol], bool]:

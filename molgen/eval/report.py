@@ -16,10 +16,10 @@ from pathlib import Path
 
 from rdkit import Chem
 
-from molgen.safe_write import make_temp_dir, remove_stale_temps, replace_dir, temp_sibling
 from molgen.errors import MolgenInputError
 from molgen.eval.group import counts_of
 from molgen.eval.runner import EvaluationResult
+from molgen.safe_write import make_temp_dir, remove_stale_temps, replace_dir, temp_sibling
 
 #: Columns written first in the per-molecule CSV.
 LEAD_COLUMNS = ("record", "name")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from rdkit import Chem
 from tqdm.auto import tqdm
 
-from molgen.eval.chatter import terminal
+from molgen.chatter import terminal
 from molgen.eval.group import EvalOptions, MetricGroup, ReferenceData, Rows
 from molgen.eval.registry import GROUPS, resolve_metrics
 from molgen.eval.timed import compute_timed

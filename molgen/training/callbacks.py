@@ -10,9 +10,9 @@ import lightning as L
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from molgen.safe_write import atomic_path
 from molgen.diffusion.reverse import fixed_or_sampled_atoms, sample_batch, step_schedule
 from molgen.safe_load import load_checkpoint
+from molgen.safe_write import atomic_path
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -9,8 +9,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from molgen.config.schema import BatchingConfig, DatasetConfig
-from molgen.data.pairs import PocketLigandPairs, collate_pairs
 from molgen.data.batching import SizeBucketSampler
+from molgen.data.pairs import PocketLigandPairs, collate_pairs
 from molgen.data.stats import DatasetStatistics, statistics_of_graphs
 from molgen.data.template import ProcessedDataset, collate
 from molgen.diffusion.marginals import EXTRA_FEATURES, Marginals, pocket_size_table

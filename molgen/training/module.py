@@ -1,7 +1,8 @@
 """The LightningModule: wires the denoiser, the diffusion process and the loss; nothing else.
 
 It stores the whole config and the training marginals as hyper-parameters, so a
-checkpoint alone rebuilds the model and the diffusion for sampling.
+checkpoint alone rebuilds the model and the diffusion for sampling. Batches reach the device by
+Lightning's own transfer (a ``MolBatch`` has ``.to(device)``), so no hook is overridden here.
 """
 
 from __future__ import annotations
@@ -49,9 +50,6 @@ class DiffusionModule(L.LightningModule):
 
     def on_train_batch_end(self, outputs: Any, batch: MolBatch, batch_idx: int) -> None:
         self.ema.update(self.denoiser)
-
-    def transfer_batch_to_device(self, batch: MolBatch, device: torch.device, dataloader_idx: int) -> MolBatch:
-        return batch.to(device)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         o = self.config.optim

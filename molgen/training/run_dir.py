@@ -19,16 +19,21 @@ from pathlib import Path
 
 import yaml
 
-from molgen.safe_write import remove_stale_temps
 from molgen.errors import MolgenInputError
 from molgen.safe_load import load_checkpoint
+from molgen.safe_write import remove_stale_temps
+
+#: what Lightning and the libraries printed during the runs of a folder (``molgen train``)
+TRAIN_LOG = "train.log"
 
 
 def check_new_run(output_dir: Path, force: bool) -> None:
-    """Raise :class:`MolgenInputError` if ``output_dir`` holds anything, unless ``force`` (no change on disk)."""
+    """Raise :class:`MolgenInputError` if ``output_dir`` holds anything, unless ``force`` (no change on disk).
+
+    A ``train.log`` alone (a run that stopped before it wrote its config) does not count."""
     if output_dir.exists() and not output_dir.is_dir():
         raise MolgenInputError(f"trainer.output_dir {output_dir} is not a directory")
-    if not output_dir.is_dir() or not any(output_dir.iterdir()):
+    if not output_dir.is_dir() or not any(p.name != TRAIN_LOG for p in output_dir.iterdir()):
         return
     if not force:
         raise MolgenInputError(f"trainer.output_dir {output_dir} is not empty (an earlier run?); pass --resume to "

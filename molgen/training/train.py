@@ -7,12 +7,15 @@ Layout of ``trainer.output_dir``::
                              (or the newest valid step=*.ckpt when it is missing or unreadable)
     checkpoints/step=*.ckpt  the most recent periodic checkpoint
     logs/                    CSV metrics (and wandb/ when enabled)
+    train.log                with ``capture`` (``molgen train``): what Lightning and the libraries printed,
+                             appended by every run of the folder
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import lightning as L
@@ -21,16 +24,18 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from molgen.safe_write import write_text_atomic
+from molgen.chatter import captured
 from molgen.config.load import config_from_dict, config_to_dict
 from molgen.config.schema import ExperimentConfig
 from molgen.data.template import processed_dir
 from molgen.safe_load import load_checkpoint
+from molgen.safe_write import write_text_atomic
 from molgen.training.callbacks import AtomicCheckpointIO, SampleEvaluateCallback
 from molgen.training.data_form import check_agreement
 from molgen.training.datamodule import MolDataModule, open_train_split
 from molgen.training.module import DiffusionModule
-from molgen.training.run_dir import check_new_run, clear_old_run, resume_checkpoint
+from molgen.training.progress import RunProgress
+from molgen.training.run_dir import TRAIN_LOG, check_new_run, clear_old_run, resume_checkpoint
 from molgen.training.snapshots import WallClockSnapshots
 
 
@@ -39,16 +44,33 @@ def checkpoint_dir(config: ExperimentConfig) -> Path:
 
 
 def train(config: ExperimentConfig, resume: bool = False, init_from: str | os.PathLike | None = None,
-          force: bool = False) -> Path:
+          force: bool = False, *, capture: bool = False) -> Path:
     """Train (or, with ``resume``, continue from the newest valid checkpoint); returns the final checkpoint path.
 
     ``init_from`` loads the denoiser and EMA weights of another checkpoint first (fine-tuning).
     A new run refuses a non-empty ``trainer.output_dir`` unless ``force`` (see :mod:`molgen.training.run_dir`).
+    One progress bar shows the run (:class:`~molgen.training.progress.RunProgress`); with ``capture``
+    everything else printed to stdout / stderr (Lightning's banner and warnings, the workers') is appended
+    to ``<output_dir>/train.log`` instead of the terminal (an exception still propagates).
     """
     out = Path(config.trainer.output_dir)
     ckpt_path = str(resume_checkpoint(checkpoint_dir(config))) if resume else None
     if not resume and rank_zero_only.rank == 0:  # DDP children start after rank 0 wrote config.yaml
         check_new_run(out, force)
+    existed = out.is_dir()
+    try:
+        with captured(log=out / TRAIN_LOG) if capture else nullcontext():
+            return _train(config, out, ckpt_path, init_from, force and not resume)
+    finally:  # nothing printed (a bad dataset is refused before Lightning starts): no empty log, no new folder
+        log = out / TRAIN_LOG
+        if capture and log.is_file() and log.stat().st_size == 0:
+            log.unlink()
+            if not existed and not any(out.iterdir()):
+                out.rmdir()
+
+
+def _train(config: ExperimentConfig, out: Path, ckpt_path: str | None, init_from: str | os.PathLike | None,
+           clear: bool) -> Path:
     L.seed_everything(config.trainer.seed, workers=True, verbose=False)
     train_set, marginals = open_train_split(config.dataset, pockets=config.model.pocket_cutoff is not None)
     for source, verb in ((init_from, "finetune"), (ckpt_path, "train --resume")):
@@ -61,7 +83,7 @@ def train(config: ExperimentConfig, resume: bool = False, init_from: str | os.Pa
     data = MolDataModule(train_set, config.batching, config.dataset.num_workers, config.trainer.seed)
     trainer = build_trainer(config)  # after everything that can reject the config: nothing is written before
     if trainer.is_global_zero:
-        if force and not resume:
+        if clear:
             clear_old_run(out)
         _write_config(config, out / "config.yaml")
     trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
@@ -70,12 +92,13 @@ def train(config: ExperimentConfig, resume: bool = False, init_from: str | os.Pa
     return last
 
 
-def finetune(config: ExperimentConfig, ckpt: str | os.PathLike, force: bool = False) -> Path:
+def finetune(config: ExperimentConfig, ckpt: str | os.PathLike, force: bool = False, *,
+             capture: bool = False) -> Path:
     """Train on ``config``'s dataset starting from ``ckpt``'s weights; the architecture comes from ``ckpt``."""
     saved = config_from_dict(read_checkpoint(Path(ckpt))["config"], source=str(ckpt))
     if saved.model != config.model:
         print(f"finetune: using the model section of {ckpt} (the config's model section differs)")
-    return train(dataclasses.replace(config, model=saved.model), init_from=ckpt, force=force)
+    return train(dataclasses.replace(config, model=saved.model), init_from=ckpt, force=force, capture=capture)
 
 
 def build_trainer(config: ExperimentConfig) -> L.Trainer:
@@ -83,7 +106,8 @@ def build_trainer(config: ExperimentConfig) -> L.Trainer:
     out = Path(t.output_dir)
     periodic = ModelCheckpoint(dirpath=checkpoint_dir(config), filename="{step}", save_last=True,
                                every_n_train_steps=t.checkpoint_every, save_top_k=1, monitor="step", mode="max")
-    callbacks: list[L.Callback] = [periodic, WallClockSnapshots(t.snapshot_minutes, checkpoint_dir(config))]
+    callbacks: list[L.Callback] = [periodic, WallClockSnapshots(t.snapshot_minutes, checkpoint_dir(config)),
+                                   RunProgress(o.max_steps, o.max_minutes)]
     if config.sample_eval.every_n_steps > 0:
         s = config.sample_eval
         callbacks.append(SampleEvaluateCallback(s.every_n_steps, s.num_molecules, s.steps, t.seed))
@@ -93,7 +117,7 @@ def build_trainer(config: ExperimentConfig) -> L.Trainer:
         max_time={"minutes": o.max_minutes} if o.max_minutes else None,
         gradient_clip_val=o.grad_clip or None, gradient_clip_algorithm="norm", log_every_n_steps=t.log_every,
         callbacks=callbacks, logger=_loggers(config, out), plugins=[AtomicCheckpointIO()],
-        enable_progress_bar=True, enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=str(out),
+        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=str(out),
         # fixed batches: Lightning shards them across ranks; bucketed: the SizeBucketSampler does it itself
         use_distributed_sampler=config.batching.mode == "fixed",
     )

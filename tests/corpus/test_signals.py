@@ -15,8 +15,8 @@ import pytest
 from make_corpus import GOOD_RECORD
 from test_kill9 import ENV, ROOT, SHIPPED, molgen
 
-from molgen.safe_write import is_stale, owner_lock, remove_stale_temps, temp_sibling
 from molgen.errors import MolgenInputError
+from molgen.safe_write import is_stale, owner_lock, remove_stale_temps, temp_sibling
 
 
 def signal_when(args: list[str], ready: Callable[[], bool], signum: int, tmp_path: Path,

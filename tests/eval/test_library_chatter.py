@@ -11,7 +11,7 @@ from pathlib import Path
 from rdkit import Chem
 from rdkit.Chem import AllChem
 
-from molgen.eval.chatter import captured, terminal
+from molgen.chatter import captured, terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 #: two carbons with a triple bond each to the middle one: RDKit cannot sanitise it, and says so in its log
@@ -35,7 +35,7 @@ def test_capture_takes_file_descriptor_and_python_writes_and_leaves_the_terminal
         assert terminal() is not sys.stderr
         terminal().write("bar\n")
     assert chatter.lines == ["from python", "[06:00:00] from C"]
-    assert chatter.counts() == {"RDKit": 1, "PoseBusters": 0, "other": 1}
+    assert chatter.counts() == {"RDKit": 1, "PoseBusters": 0, "Lightning": 0, "other": 1}
     assert "2 lines of library messages (RDKit 1, other 1)" in chatter.summary()
     seen = capfd.readouterr()
     assert seen.out == "" and seen.err == "bar\n"

@@ -18,9 +18,9 @@ from toydata import ROOT
 
 from molgen.config.load import load_config
 from molgen.config.schema import ExperimentConfig
+from molgen.data.batching import SizeBucketSampler
 from molgen.data.geom import GeomDrugs
 from molgen.data.pubchem3d import PubChem3D
-from molgen.data.batching import SizeBucketSampler
 from molgen.data.template import ProcessedDataset
 from molgen.errors import MolgenInputError
 from molgen.training import datamodule
