@@ -154,6 +154,14 @@ def write_rejections(report: ProcessReport, path: Path, position: str = "record"
     return path
 
 
+def rejections_pointer(report: ProcessReport, path: Path, position: str = "record") -> str:
+    """The terminal's one line about the TSV of :func:`write_rejections` (the per-reason lines are the summary's)."""
+    n = len(report.errors)
+    if not n:
+        return f"no {position} rejected ({path})"
+    return f"every rejected {position} ({n}), with file, {position}, reason and detail: {path}"
+
+
 def build_custom(sdf: str | Path, name: str, root: str | os.PathLike | None = None, *, force: bool = False,
                  workers: int = 1, strict: bool = False, progress: bool = True, log: Any = print,
                  **options: Any) -> ProcessReport:
