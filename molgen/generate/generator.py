@@ -116,10 +116,11 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
         if fragment is not None:  # the fragment goes back in place first, then the guide scores and resamples
             inpainter = Inpainter(diffusion, fragment, o.fragment.resamplings)
             hooks, initial = [inpainter, *hooks], functools.partial(inpainter.initial, generator=generator)
+        size = len(chunk)
         batch = sample_batch(model.denoiser, diffusion, chunk.to(device), grid=grid, generator=generator,
-                             device=device, on_step=lambda _, n=len(chunk): bar.update(n), pocket=context,
+                             device=device, on_step=lambda _, n=size: bar.update(n), pocket=context,
                              hooks=hooks, initial=initial)
-        bar.set_description_str(_finished(len(out) + len(chunk), o.num), refresh=False)
+        bar.set_description_str(_finished(len(out) + size, o.num), refresh=False)
         bar.refresh()
         graphs = batch.to_graphs()
         for k, graph in enumerate(graphs, start=len(out)):
