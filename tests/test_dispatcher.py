@@ -13,6 +13,10 @@ def test_help_lists_every_command(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in COMMANDS)
+    from molgen.cli.data import DATASETS
+
+    data_line = next(line for line in out.splitlines() if line.strip().startswith("data "))
+    assert all(name in data_line for name in DATASETS), data_line  # every `molgen data` dataset is named
 
 
 def test_unknown_command_is_rejected(capsys):

@@ -84,6 +84,49 @@ def _canonical_or_none(smiles: str) -> str | None:
     return None if ref is None else Chem.MolToSmiles(ref, isomericSmiles=False)
 
 
+def hydrogen_consistent_bond_orders(mol: Chem.Mol) -> Chem.Mol | None:
+    """Bond orders and formal charges re-derived so that the record's explicit hydrogens are all it has.
+
+    Some SDF writers (OEChem in QM9's ``gdb9.sdf``: gdb_23, 24, 45, 76, 89 of the first 100) store every
+    hydrogen as an atom with coordinates but write formal charges, radicals (the valence field) or bond
+    orders that contradict them: RDKit then derives hydrogens the file does not have (gdb_24, HC#C-C#N,
+    is read as ``[H][C]C#C[NH3+]``) or radicals (gdb_23, HC#C-C#CH, as ``[H][C]C#C[C][H]``). The
+    hydrogens are the measured part of such a record; this keeps its atoms, hydrogens and connectivity and
+    assigns bond orders and charges (RDKit's ``DetermineBondOrders``) at the record's total charge, else
+    neutral, with no implicit hydrogen and no radical.
+
+    Returns the sanitised molecule (same atom order and conformer), or ``None`` when ``mol`` is not such a
+    record (it needs an explicit hydrogen, and a radical or an implicit hydrogen beside a written charge)
+    or when no closed-shell assignment fits (a real radical stays as it is).
+    """
+    atoms = list(mol.GetAtoms())
+    radical = any(a.GetNumRadicalElectrons() for a in atoms)
+    charged_implicit = any(a.GetFormalCharge() for a in atoms) and any(a.GetNumImplicitHs() for a in atoms)
+    if not (any(a.GetAtomicNum() == 1 for a in atoms) and (radical or charged_implicit)):
+        return None
+    skeleton = Chem.RWMol(mol)
+    for atom in skeleton.GetAtoms():
+        atom.SetFormalCharge(0)
+        atom.SetNumRadicalElectrons(0)
+        atom.SetNumExplicitHs(0)
+        atom.SetNoImplicit(True)
+        atom.SetIsAromatic(False)
+    for bond in skeleton.GetBonds():
+        bond.SetBondType(Chem.BondType.SINGLE)
+        bond.SetIsAromatic(False)
+    for charge in dict.fromkeys((Chem.GetFormalCharge(mol), 0)):
+        candidate = Chem.Mol(skeleton)
+        try:
+            with BlockLogs():
+                rdDetermineBonds.DetermineBondOrders(candidate, charge=charge)
+                Chem.SanitizeMol(candidate)
+        except (ValueError, RuntimeError, Chem.rdchem.MolSanitizeException):
+            continue
+        if not any(a.GetNumImplicitHs() or a.GetNumRadicalElectrons() for a in candidate.GetAtoms()):
+            return candidate
+    return None
+
+
 def _rdkit_perceive(symbols: Sequence[str], pos: np.ndarray, charge: int) -> Chem.Mol:
     with BlockLogs():
         mol = Chem.MolFromXYZBlock(xyz_block(symbols, pos))

@@ -20,7 +20,7 @@ import sys
 from molgen.errors import Interrupted, MolgenInputError, one_line
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "data": ("molgen.cli.data", "prepare a dataset (qm9, geom, pubchem3d, crossdocked, custom)"),
+    "data": ("molgen.cli.data", "prepare a dataset (qm9, geom, pubchem3d, crossdocked, custom, smiles, moses)"),
     "train": ("molgen.cli.train", "train a model from a YAML config"),
     "finetune": ("molgen.cli.train:finetune_main", "fine-tune a checkpoint on another processed dataset"),
     "sample": ("molgen.cli.sample", "sample molecules from a checkpoint to SDF"),

@@ -117,18 +117,14 @@ def _custom_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _custom_run(args: argparse.Namespace) -> None:
-    from molgen.data.custom import build_custom
+    from molgen.data.custom import build_custom, rejections_pointer
     from molgen.data.template import processed_dir
 
     report = build_custom(args.sdf, args.name, args.root, force=args.force, workers=args.workers,
                           strict=args.strict, progress=not args.no_progress, max_atoms=args.max_atoms,
                           reject_disconnected=args.reject_disconnected, add_hs=args.add_hs, kekulize=args.kekulize,
                           remove_hs=args.remove_hs)
-    for e in report.errors[:20]:
-        print(f"  rejected {e['file']}, record {e['index']}: {e['reason']} ({e.get('detail', '')})")
-    if len(report.errors) > 20:
-        print(f"  ... {len(report.errors) - 20} more")
-    print(f"validation report: {processed_dir(args.name, args.root) / 'rejected.tsv'}")
+    print(rejections_pointer(report, processed_dir(args.name, args.root) / "rejected.tsv", "record"))
 
 
 def _conformer_options(parser: argparse.ArgumentParser) -> None:
@@ -163,6 +159,7 @@ def _moses_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _smiles_run(args: argparse.Namespace) -> None:
+    from molgen.data.custom import rejections_pointer
     from molgen.data.moses import build_moses
     from molgen.data.smiles import build_smiles
     from molgen.data.template import processed_dir
@@ -178,11 +175,7 @@ def _smiles_run(args: argparse.Namespace) -> None:
         raise MolgenInputError("molgen data smiles needs --smi FILE|DIR and --name NAME (or --source moses)")
     else:
         report = build_smiles(args.smi, args.name, args.root, **common)
-    for e in report.errors[:20]:
-        print(f"  failed {e['file']}, line {e['index']}: {e['reason']} ({e.get('detail', '')})")
-    if len(report.errors) > 20:
-        print(f"  ... {len(report.errors) - 20} more")
-    print(f"failures: {processed_dir(report.name, args.root) / 'failures.tsv'}")
+    print(rejections_pointer(report, processed_dir(report.name, args.root) / "failures.tsv", "line"))
 
 
 @dataclass(frozen=True)

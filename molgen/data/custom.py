@@ -3,13 +3,21 @@
 ``molgen data custom --sdf FILE|DIR --name NAME`` turns every ``.sdf`` / ``.sdf.gz``
 (a folder is searched recursively) into ``<root>/processed/NAME/`` exactly like the
 public datasets, one resumable shard per file. Every rejected record is listed, with
-file, record index, title and reason, in ``report.json`` and in ``rejected.tsv``:
+file, record index, title and reason, in ``report.json`` and in ``rejected.tsv`` (the terminal shows
+one line per reason: its count and first record):
 
 * ``unsupported element`` / ``charge out of range`` (the shared vocabulary),
 * ``missing 3D coordinates (...)`` (no conformer, 2D block, all z = 0), NaN coordinates,
 * ``more atoms than max_atoms``, ``disconnected (N fragments)`` (with ``reject_disconnected``),
-* unparseable or chemically invalid records, implicit hydrogens (unless ``add_hs``),
+* unparseable or chemically invalid records, implicit hydrogens (unless ``add_hs`` or ``remove_hs``:
+  a heavy-atom dataset derives them, as its model does when it writes molecules),
 * ``record has no atoms``, ``isolated hydrogen atom`` (a free H+ or H radical next to a molecule).
+
+A record whose written formal charges, radicals or bond orders contradict its own explicit hydrogens
+(RDKit would add hydrogens the file does not have, or radicals: five of the first 100 records of
+QM9's ``gdb9.sdf``, four of them rejected before, gdb_23 stored as a diradical) gets bond orders and
+charges that fit those hydrogens (:func:`molgen.chem.perceive.hydrogen_consistent_bond_orders`) and
+the property ``molgen_bond_orders``.
 
 An input with no readable molecule at all (an empty or binary file), a truncated ``.sdf.gz``,
 or a path that is not a regular file is an error (exit 2) and leaves nothing behind.
@@ -34,6 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from molgen.safe_write import atomic_path
 from molgen.chem.featurize import FeaturizeError, featurize_mol
 from molgen.chem.molgraph import MolGraph
+from molgen.chem.perceive import hydrogen_consistent_bond_orders
 from molgen.chem.records import RecordError
 from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
 from molgen.chem.vocab import VocabularyError, element_index
@@ -44,6 +53,7 @@ from molgen.data.template import ProcessReport, RawRecord, processed_dir
 from molgen.errors import MolgenInputError, check_regular_file
 
 DEFAULT_FRACTIONS = {"train": 0.9, "val": 0.05, "test": 0.05}
+REDERIVED = "molgen_bond_orders"  # the SD property marking a record whose bond orders were re-derived
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -122,16 +132,24 @@ class CustomSDF(ShardedBuilder):
         title = record.payload.split("\n", 1)[0].strip()
 
         def reject(reason: str, detail: str = "") -> RecordError:
-            return RecordError(record.file, record.index, reason, f"title {title!r}: {detail}" if title else detail)
+            if title:
+                detail = f"title {title!r}: {detail}" if detail else f"title {title!r}"
+            return RecordError(record.file, record.index, reason, detail)
 
         mol = mol_from_sdf_block(record.payload, record.file, record.index)
+        props = parse_sdf_tags(record.payload)
+        fixed = hydrogen_consistent_bond_orders(mol)
+        if fixed is not None:  # the file's charges/radicals/bond orders contradicted its own explicit hydrogens
+            mol, props = fixed, {**props, REDERIVED: "bond orders and charges fit the explicit hydrogens"}
         try:
-            graph = featurize_mol(mol, name=title or f"{Path(record.file).name}:{record.index}",
-                                  props=parse_sdf_tags(record.payload), add_hs=self.add_hs, kekulize=self.kekulize)
+            # a heavy-atom dataset derives the hydrogens RDKit implies, as a heavy-atom model does when writing
+            graph = featurize_mol(mol, name=title or f"{Path(record.file).name}:{record.index}", props=props,
+                                  add_hs=self.add_hs or self.remove_hs, kekulize=self.kekulize)
         except VocabularyError as err:
             return reject("unsupported element" if "element" in str(err) else "charge out of range", str(err))
         except FeaturizeError as err:
-            return reject(str(err).split(" between atoms")[0], str(err))
+            reason = str(err).split(" between atoms")[0]
+            return reject(reason, str(err) if str(err) != reason else "")
         if lone := lone_hydrogens(graph):
             return reject("isolated hydrogen atom", f"atom {lone[0] + 1} has no bond (a free H+ or H radical)")
         if self.max_atoms is not None and graph.num_atoms > self.max_atoms:
@@ -152,6 +170,14 @@ def write_rejections(report: ProcessReport, path: Path, position: str = "record"
         for e in report.errors:
             writer.writerow([e["file"], e["index"], e["reason"], e.get("detail", "")])
     return path
+
+
+def rejections_pointer(report: ProcessReport, path: Path, position: str = "record") -> str:
+    """The terminal's one line about the TSV of :func:`write_rejections` (the per-reason lines are the summary's)."""
+    n = len(report.errors)
+    if not n:
+        return f"no {position} rejected ({path})"
+    return f"every rejected {position} ({n}), with file, {position}, reason and detail: {path}"
 
 
 def build_custom(sdf: str | Path, name: str, root: str | os.PathLike | None = None, *, force: bool = False,

@@ -102,11 +102,31 @@ class ProcessReport:
         return sum(self.dropped.values())
 
     def summary(self) -> str:
+        """Kept per split, then one line per distinct drop reason: its count and its first record.
+
+        The first record is ``file:index`` (the record index, or the line for text inputs) with its detail;
+        every dropped record is in ``report.json`` (and the builders' TSV files), never on the terminal.
+        """
         kept = ", ".join(f"{k} {v}" for k, v in self.kept.items())
         lines = [f"{self.name}: kept {self.total_kept} ({kept}); dropped {self.total_dropped}"
                  + (" [cached]" if self.cached else f" in {self.seconds:.1f} s") + f" -> {self.path}"]
-        lines += [f"  dropped {n:>7d}  {reason}" for reason, n in sorted(self.dropped.items(), key=lambda x: -x[1])]
+        first: dict[str, dict[str, Any]] = {}
+        for error in self.errors:
+            first.setdefault(error["reason"], error)
+        for reason, n in sorted(self.dropped.items(), key=lambda x: -x[1]):
+            example = first.get(reason)
+            where = ""
+            if example is not None:
+                detail = _short(example.get("detail", ""))
+                where = f"  (first: {example['file']}:{example['index']}" + (f", {detail}" if detail else "") + ")"
+            lines.append(f"  dropped {n:>7d}  {reason}{where}")
         return "\n".join(lines)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def error_from_exception(record: RawRecord, exc: ValueError) -> RecordError:

@@ -102,8 +102,10 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
     run = SteeringRun.build(o.guidance, diffusion.num_steps, heavy, o.pocket)
     chunks = list(torch.split(_atom_counts(diffusion, o, fragment), o.batch_size))
     jumps = len(grid) - 1
-    bar = tqdm(total=o.num, disable=not o.progress, desc="sampling", unit="mol", bar_format=
-               "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt} molecules [{elapsed}<{remaining}]")
+    # the bar counts molecule-jumps, whole numbers (a chunk of m molecules advances it by m per jump), so it
+    # ends exactly at its total; the text counts finished molecules (a chunk's all finish at its last jump)
+    bar = tqdm(total=o.num * jumps, disable=not o.progress, desc=_finished(0, o.num), bar_format=
+               "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]")
     props = {"seed": o.seed, "steps": jumps, **({} if pocket is None else {"pocket": pocket.name}),
              **({} if fragment is None else {"fixed_atoms": fragment.num_atoms, "fragment": fragment.source})}
     out: list[MolGraph] = []
@@ -114,10 +116,12 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
         if fragment is not None:  # the fragment goes back in place first, then the guide scores and resamples
             inpainter = Inpainter(diffusion, fragment, o.fragment.resamplings)
             hooks, initial = [inpainter, *hooks], functools.partial(inpainter.initial, generator=generator)
-        per_jump = len(chunk) / jumps  # the bar counts the job's molecules, a fraction at each jump
+        size = len(chunk)
         batch = sample_batch(model.denoiser, diffusion, chunk.to(device), grid=grid, generator=generator,
-                             device=device, on_step=lambda _, n=per_jump: bar.update(n), pocket=context,
+                             device=device, on_step=lambda _, n=size: bar.update(n), pocket=context,
                              hooks=hooks, initial=initial)
+        bar.set_description_str(_finished(len(out) + size, o.num), refresh=False)
+        bar.refresh()
         graphs = batch.to_graphs()
         for k, graph in enumerate(graphs, start=len(out)):
             graph.name, graph.props = f"sample_{k}", dict(props)
@@ -125,6 +129,11 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
         out.extend(complete_hydrogens(g) if heavy and o.hydrogens else g for g in graphs)
     bar.close()
     return run.finish(out)
+
+
+def _finished(done: int, num: int) -> str:
+    """The progress bar's text: finished molecules of the job."""
+    return f"sampling {done}/{num} molecules"
 
 
 def _atom_counts(diffusion: MolecularDiffusion, options: SampleOptions, fragment: FixedFragment | None

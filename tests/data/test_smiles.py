@@ -174,7 +174,7 @@ def test_cli_builds_lists_failures_and_moses_absent_is_one_line(tmp_path, monkey
     assert main(["data", "smiles", "--smi", str(smi), "--name", "cli", "--root", str(tmp_path), "--remove-hs",
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "line 2: disallowed element (Se in C[Se]C)" in out and "failures.tsv" in out
+    assert f"dropped       1  disallowed element  (first: {smi}:2, Se in C[Se]C)" in out and "failures.tsv" in out
     assert len(_stored(tmp_path, "cli")["aspirin"].atom_types) == 13
     monkeypatch.setattr(moses_mod.importlib.util, "find_spec", lambda name: None)
     assert main(["data", "moses", "--limit", "2", "--root", str(tmp_path)]) == 2
