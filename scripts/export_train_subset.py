@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from molgen.safe_write import replace_dir, write_text_atomic
 from molgen.data.stats import compute_statistics
 from molgen.data.store import MolStore, StoreWriter
 from molgen.data.template import ProcessedDataset, processed_dir
+from molgen.safe_write import replace_dir, write_text_atomic
 
 
 def folder_bytes(folder: Path) -> int:

@@ -180,8 +180,8 @@ def slim_checkpoint(src: Path, dst: Path) -> dict:
     :func:`molgen.generate.load` reads). Over :data:`OUT_FILE_LIMIT`, keep only the EMA weights (sampling)."""
     import torch
 
-    from molgen.safe_write import atomic_path
     from molgen.safe_load import load_checkpoint
+    from molgen.safe_write import atomic_path
 
     ckpt = load_checkpoint(src)
     kept = {k: ckpt[k] for k in ("hyper_parameters", "global_step", "epoch", "pytorch-lightning_version") if k in ckpt}
