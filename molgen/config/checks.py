@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from molgen.chem.vocab import EXTRA_ATOM_FEATURE_DIM
+from molgen.config.schema import DENOISER_PATHS
 
 #: Sizes beyond these allocate more than any machine has (a checkpoint's stored config is checked too).
 MAX_WIDTH = 4096
@@ -66,6 +67,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "trainer.strategy": (lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
     "trainer.accelerator": (lambda v: v in ACCELERATORS, f"one of {', '.join(ACCELERATORS)}"),
     "trainer.seed": _int_in(0, 2**32 - 1),
+    "trainer.path": (lambda v: v is None or v in DENOISER_PATHS, f"one of {', '.join(DENOISER_PATHS)} (or null)"),
     "trainer.output_dir": (lambda v: bool(v.strip()) and "\0" not in v, "a folder path"),
     "dataset.name": (_plain_name, "a folder name under the data root (no '/', not '.' or '..')"),
     "dataset.train_split": (_plain_name, "a split name (no '/')"),
@@ -104,6 +106,9 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 COMBINATIONS: list[tuple[str, Callable[[Any], bool], str]] = [
     ("model.tensor_product", lambda c: c.model.tensor_product is None or c.model.lmax >= 2,
      "null when model.lmax is 1 (the L = 1 path has no tensor product; gaunt or e3nn need lmax >= 2)"),
+    ("trainer.path", lambda c: c.trainer.path in (None, "reference") or (
+        c.model.pocket_cutoff is None and (c.model.lmax == 1 or c.model.tensor_product in (None, "gaunt"))),
+     "null or reference for this model (the dense paths need no pocket and Cartesian or Gaunt messages)"),
     ("diffusion.snr_clamp_max", lambda c: c.diffusion.snr_clamp_min <= c.diffusion.snr_clamp_max,
      ">= diffusion.snr_clamp_min"),
     ("sample_eval.steps", lambda c: c.sample_eval.every_n_steps == 0 or c.sample_eval.steps is None

@@ -82,6 +82,12 @@ class OptimConfig:
     max_minutes: float | None = None  # stop after this wall time (checkpoint written)
 
 
+#: implementations of the same denoiser (``EQGATDenoiser.set_path``): the dense padded path, the dense path
+#: with its edge stages compiled (``torch.compile``; pays in runs longer than its ~1-3 min compilation), and
+#: the edge-list reference
+DENOISER_PATHS = ("dense", "compiled", "reference")
+
+
 @dataclass
 class TrainerConfig:
     accelerator: str = "auto"
@@ -94,6 +100,7 @@ class TrainerConfig:
     output_dir: str = "checkpoints/run"
     seed: int = 42
     snapshot_minutes: list[float] = field(default_factory=list)  # keep checkpoints/minutes=<m>.ckpt
+    path: str | None = None  # denoiser implementation (DENOISER_PATHS); None = dense where supported
 
 
 @dataclass

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from molgen.chem.molgraph import MolBatch
 from molgen.chem.vocab import EXTRA_ATOM_FEATURE_DIM, EXTRA_ATOM_FEATURES, NUM_ATOM_TYPES, NUM_BOND_TYPES, NUM_CHARGES
-from molgen.config.schema import ModelConfig
+from molgen.config.schema import DENOISER_PATHS, ModelConfig
 from molgen.nn.aggregate import GraphIndex
 from molgen.nn.context import joint_graph
 from molgen.nn.dense import DenseGraph, dense_geometry
@@ -31,8 +31,7 @@ from molgen.nn.norm import MoleculeLayerNorm
 from molgen.nn.scatter import segment_mean
 from molgen.nn.so3 import spherical_harmonics
 
-#: implementations of the same network (:meth:`EQGATDenoiser.set_path`)
-PATHS = ("dense", "compiled", "reference")
+PATHS = DENOISER_PATHS  # implementations of the same network (:meth:`EQGATDenoiser.set_path`)
 
 
 @dataclass

@@ -32,7 +32,7 @@ class DiffusionModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         self.config = config_from_dict(config)
-        self.denoiser = build_denoiser(self.config)
+        self.denoiser = build_denoiser(self.config).set_path(self.config.trainer.path)
         self.diffusion = build_diffusion(self.config, Marginals.from_dict(marginals))
         self.ema = EMA(self.denoiser, self.config.optim.ema_decay)
 

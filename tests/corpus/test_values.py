@@ -44,6 +44,7 @@ def test_sample_cuda_on_a_cpu_machine(tmp_path: Path, capsys) -> None:
     ("trainer.strategy=bogus", "trainer.strategy: must be one of"),
     ("trainer.accelerator=tpu9", "trainer.accelerator: must be one of"),
     ("trainer.seed=-3", "trainer.seed"),
+    ("trainer.path=fast", "trainer.path: must be one of dense, compiled, reference"),
     ("trainer.devices=0", "trainer.devices"),
     ("diffusion.num_steps=1000000000", "diffusion.num_steps"),
     ("diffusion.weight_bonds=.nan", "diffusion.weight_bonds"),
@@ -55,6 +56,12 @@ def test_sample_cuda_on_a_cpu_machine(tmp_path: Path, capsys) -> None:
 def test_train_config_values(override: str, needle: str, tmp_path: Path, capsys) -> None:
     run_refused(["train", "--config", str(DEBUG), f"trainer.output_dir={tmp_path / 'run'}", override], [tmp_path],
                 capsys, needle)
+
+
+def test_train_compiled_path_on_a_pocket_model(tmp_path: Path, capsys) -> None:
+    """The dense paths need an unconditional model: refused before any data or model is touched."""
+    run_refused(["train", "--config", str(DEBUG.parent / "crossdocked.yaml"), f"trainer.output_dir={tmp_path / 'run'}",
+                 "trainer.path=compiled"], [tmp_path], capsys, "trainer.path: must be null or reference")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

@@ -57,3 +57,18 @@ def test_unknown_path_is_refused() -> None:
     model = EQGATDenoiser(ModelConfig(**TINY))
     with pytest.raises(ValueError, match="dense, compiled, reference"):
         model.set_path("fast")
+
+
+def test_training_takes_its_path_from_the_config() -> None:
+    """``trainer.path`` reaches the trained network (and its EMA copy); sampling builds its own, dense."""
+    from molgen.config.load import apply_overrides, config_to_dict
+    from molgen.config.schema import ExperimentConfig
+    from molgen.training.module import DiffusionModule
+    from tests.diffusion.standin import toy_marginals
+
+    for path in ("compiled", "reference"):
+        config = apply_overrides(ExperimentConfig(), ["model.num_layers=1", "model.scalar_dim=8", "model.vector_dim=4",
+                                                      "model.edge_dim=4", f"trainer.path={path}"])
+        module = DiffusionModule(config_to_dict(config), toy_marginals().to_dict())
+        assert module.denoiser.path == path
+        assert module.ema.module.path == path
