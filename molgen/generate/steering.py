@@ -69,8 +69,13 @@ class SteeringRun:
         if scorer is not None:
             self.scores.extend(annotate(graphs, scorer).tolist())
 
-    def finish(self, graphs: list[MolGraph]) -> list[MolGraph]:
-        """All molecules, or the best ``keep_top`` fraction of them, best first."""
+    def finish(self, graphs: list[MolGraph], order: list[int] | None = None) -> list[MolGraph]:
+        """All molecules, or the best ``keep_top`` fraction of them, best first. ``graphs`` come in the order they
+        were scored; ``order[k]`` is the place there of the job's k-th molecule (None: the same order)."""
+        scores = self.scores
+        if order is not None:
+            graphs = [graphs[i] for i in order]
+            scores = [scores[i] for i in order] if scores else scores
         if self.guidance.keep_top is None:
             return graphs
-        return keep_top(graphs, np.asarray(self.scores), self.guidance.keep_top)
+        return keep_top(graphs, np.asarray(scores), self.guidance.keep_top)
