@@ -75,7 +75,9 @@ def main(argv: list[str]) -> int:
                 options=_options(args),
             )
     except INPUT_ERRORS as exc:
-        _say(chatter and chatter.summary())  # the temporary log is kept: it may say why
+        _say(chatter and chatter.summary())  # the temporary log is kept when it says something: it may say why
+        if chatter is not None:
+            chatter.drop_if_empty()
         return input_error("molgen evaluate", exc)
     except Exception:
         _say(chatter and chatter.summary())
@@ -84,7 +86,10 @@ def main(argv: list[str]) -> int:
         if chatter is not None:
             chatter.path.unlink(missing_ok=True)
         raise
-    kept = chatter.keep(out / LIBRARY_LOG)
+    try:
+        kept = chatter.keep(out / LIBRARY_LOG)
+    except OSError as exc:  # the report is in place; only its log could not be written (a full disk)
+        return input_error("molgen evaluate", exc)
     _say(chatter.summary(kept))
     for line in sanity_warnings(result.summary.get("sanity", {})):  # first and loud: impossible geometry
         print(line, file=sys.stderr)

@@ -59,10 +59,19 @@ class Chatter:
         if not self.lines:
             self.path.unlink(missing_ok=True)
             return None
+        from molgen.safe_write import write_text_atomic
+
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
-        self.path.unlink(missing_ok=True)
+        try:
+            write_text_atomic(target, "\n".join(self.lines) + "\n")  # never half a log in a finished report
+        finally:
+            self.path.unlink(missing_ok=True)
         return target
+
+    def drop_if_empty(self) -> None:
+        """Remove the temporary log when nothing was printed (an error ends the run: a log that may say why stays)."""
+        if not self.lines:
+            self.path.unlink(missing_ok=True)
 
 
 @contextmanager
