@@ -172,8 +172,8 @@ def finish_processed(dirs: list[Path], reports: list[ShardReport], out: Path, st
             compute_statistics(MolStore(staging / "train")).save(staging / "statistics.json")
             kept = {s: sum(r.counts.get(s, 0) for r in reports) for s in (stores if splits is None else splits)}
             report = ProcessReport(name=name, path=str(out), kept=kept,
-                                   dropped=dict(Counter(e.reason for e in errors)), errors=[e.to_dict() for e in errors],
-                                   seconds=round(time.perf_counter() - start, 2), signature=signature or {})
+                                   dropped=dict(Counter(e.reason for e in errors)),
+                                   errors=[e.to_dict() for e in errors], seconds=round(time.perf_counter() - start, 2), signature=signature or {})
             (staging / "report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
             replace_dir(staging, out)
     except BaseException:
