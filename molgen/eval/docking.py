@@ -82,12 +82,10 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
 def _reference_scores(options: EvalOptions) -> dict:
     """The reference ligand's own ``{vina_score, vina_min, vina_dock}`` (None where Vina failed)."""
     from molgen.dock import DockingInputError
+    from molgen.dock.box import read_reference_ligand
 
     path = Path(options.reference_ligand_path)
-    supplier = Chem.SDMolSupplier(str(path), sanitize=False, removeHs=False)
-    mol = supplier[0] if len(supplier) else None
-    if mol is None:
-        raise DockingInputError(f"{path}: record 0 is not a readable molecule")
+    mol = read_reference_ligand(path)  # as written; a NaN or 1e300 coordinate is refused naming its line
     engine, box = _engine_and_box(options)
     row = score_molecule(engine, mol, box, options.dock_modes)
     if row[PREFIX + "reason"]:
