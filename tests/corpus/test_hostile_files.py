@@ -177,7 +177,8 @@ def huge_coordinate_sdf(tmp_path: Path, form: str, value: str = "1e300") -> tupl
 
     path = tmp_path / f"huge_{form}.sdf"
     if form == "v2000":
-        path.write_text(GOOD_RECORD.replace("    0.0000    0.7572   -0.4692 H", f"{float(value):>10g}    0.7572   -0.4692 H"))
+        atom = "    0.7572   -0.4692 H"
+        path.write_text(GOOD_RECORD.replace(f"    0.0000{atom}", f"{float(value):>10g}{atom}"))
         return path, "line 6 of the record"
     mol = Chem.MolFromMolBlock(GOOD_RECORD, removeHs=False)
     block = Chem.MolToV3KMolBlock(mol)
