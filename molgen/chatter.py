@@ -8,7 +8,8 @@ lands there; molgen's own progress bar (one per command) writes to the terminal 
 its results: ``library.log`` of ``molgen evaluate`` and ``molgen dock``, ``train.log`` of a
 training run. Errors stay visible: an exception leaves the block before it is printed.
 
-A bottom-layer module (standard library only): evaluation, docking and training all use it.
+A bottom-layer module (standard library and :mod:`molgen.safe_write` only): evaluation, docking and
+training all use it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
+
+from molgen.safe_write import write_text_atomic
 
 _TERMINAL: list[TextIO] = []  # the real stderr while a capture is active (innermost last)
 _RDKIT = re.compile(r"^\[\d\d:\d\d:\d\d\] ")
@@ -70,10 +73,17 @@ class Chatter:
             self.path.unlink(missing_ok=True)
             return None
         target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("a" if append else "w", encoding="utf-8") as handle:
-            handle.write("\n".join(self.lines) + "\n")
-        self.path.unlink(missing_ok=True)
+        before = target.read_text(encoding="utf-8", errors="replace") if append and target.is_file() else ""
+        try:  # never half a log in a finished output folder
+            write_text_atomic(target, before + "\n".join(self.lines) + "\n")
+        finally:
+            self.path.unlink(missing_ok=True)
         return target
+
+    def drop_if_empty(self) -> None:
+        """Remove the temporary log when nothing was printed (an error ends the run: a log that may say why stays)."""
+        if not self.lines:
+            self.path.unlink(missing_ok=True)
 
 
 @contextmanager

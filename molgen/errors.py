@@ -67,19 +67,31 @@ class Interrupted(BaseException):
 MAX_TEXT_BYTES = 64 << 20
 
 
-def decode_text(path: object, data: bytes) -> str:
-    """``data`` (the bytes of ``path``) as UTF-8; :class:`MolgenInputError` naming the file, line and byte if not."""
+def decode_text(path: object, data: bytes, delimiter: str | None = None) -> str:
+    """``data`` (the bytes of ``path``) as UTF-8; :class:`MolgenInputError` naming the file, line and byte if not.
+
+    With ``delimiter`` (a table: ``"\\t"``, ``","``) the message also names the field: its number and, when
+    the first line is a readable header, its column name.
+    """
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        begin = data.rfind(b"\n", 0, exc.start) + 1
         line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise MolgenInputError(f"{path}: line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at column "
-                               f"{column})") from None
+        column = exc.start - begin + 1
+        field = ""
+        if delimiter is not None:
+            number = data.count(delimiter.encode(), begin, exc.start) + 1
+            header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r").split(delimiter)
+            name = f" ({header[number - 1].strip()!r})" if line > 1 and number <= len(header) else ""
+            field = f", field {number}{name}"
+        raise MolgenInputError(f"{path}: line {line}{field}: not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+                               f"column {column})") from None
 
 
-def read_text(path: object, what: str = "file", limit: int = MAX_TEXT_BYTES) -> str:
-    """The UTF-8 text of the regular file ``path`` (at most ``limit`` bytes), decode errors named by line."""
+def read_text(path: object, what: str = "file", limit: int = MAX_TEXT_BYTES, delimiter: str | None = None) -> str:
+    """The UTF-8 text of the regular file ``path`` (at most ``limit`` bytes), decode errors named by line
+    (and by field, with the ``delimiter`` of a table: see :func:`decode_text`)."""
     from pathlib import Path
 
     check_regular_file(path, what)
@@ -90,7 +102,7 @@ def read_text(path: object, what: str = "file", limit: int = MAX_TEXT_BYTES) -> 
         data = handle.read(min(limit, size) + 1)
     if len(data) > limit:
         raise MolgenInputError(f"{path}: larger than {limit >> 20} MiB; not a {what}")
-    return decode_text(path, data)
+    return decode_text(path, data, delimiter)
 
 
 def text_lines(path: object, what: str = "file") -> list[str]:

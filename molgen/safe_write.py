@@ -76,15 +76,39 @@ def is_stale(path: Path) -> bool:
     return not owner_alive(owner)
 
 
+def named(exc: OSError, path: str | os.PathLike) -> OSError:
+    """``exc`` naming ``path`` when it names no file: a failed ``write()`` (EFBIG past ``ulimit -f``, ENOSPC, EIO)
+    says only ``[Errno 27] File too large``; the one line the CLI prints must say which output it was."""
+    if exc.filename is not None or exc.errno is None:
+        return exc
+    return type(exc)(exc.errno, f"{exc.strerror} (writing {path})")
+
+
+@contextmanager
+def naming(path: str | os.PathLike) -> Iterator[None]:
+    """Within the block, an ``OSError`` that names no file is raised again naming ``path`` (see :func:`named`)."""
+    try:
+        yield
+    except OSError as exc:
+        renamed = named(exc, path)
+        if renamed is exc:
+            raise
+        raise renamed from exc
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path to write; it replaces ``path`` on success and is removed on error."""
+    """Yield a temporary path to write; it replaces ``path`` on success and is removed on error.
+
+    A write error that names no file (a full disk, ``ulimit -f``) is raised naming ``path``.
+    """
     path = Path(path)
     remove_stale_temps(path.parent, glob.escape(path.name))  # left by an earlier writer killed with -9
     tmp = temp_sibling(path)
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with naming(path):
+            yield tmp
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

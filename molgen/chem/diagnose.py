@@ -41,9 +41,48 @@ def diagnose_atom_block(block: str) -> tuple[str, str]:
             coords = [float(line[c:c + 10]) for c in (0, 10, 20)]
         except ValueError:
             return "unparseable molfile block", f"coordinates {line[:30]!r} on {where}"
-        if not all(math.isfinite(c) for c in coords):
-            return "NaN or infinite coordinates", f"{line[:30]!r} on {where}"
+        for axis, value in zip("xyz", coords, strict=True):
+            if not math.isfinite(value):
+                return "NaN or infinite coordinates", f"{axis} = {value} in {line[:30]!r} on {where}"
+            if abs(value) > MAX_COORDINATE:
+                return "coordinate out of range", _out_of_range(axis, value, where)
     return "unparseable molfile block", _counts_line(block)
+
+
+#: The widest coordinate a V2000 atom line holds (``%10.4f``), Angstrom; a larger one is no molecule's.
+MAX_COORDINATE = 99999.9999
+
+
+def _out_of_range(axis: str, value: float, where: str) -> str:
+    return f"{axis} = {value:g} on {where}; a molfile coordinate is at most {MAX_COORDINATE} in magnitude"
+
+
+def coordinate_problem(mol: Chem.Mol, block: str) -> tuple[str, str] | None:
+    """``(reason, detail)`` for the first atom of the parsed ``mol`` with a NaN, infinite or out-of-range
+    coordinate (a V3000 block, whose fields have no width, lets RDKit read 1e300 or nan), or None."""
+    import numpy as np
+
+    if mol.GetNumConformers() == 0:
+        return None
+    pos = mol.GetConformer().GetPositions()  # [N, 3]
+    bad = ~np.isfinite(pos) | (np.abs(np.nan_to_num(pos, nan=0.0)) > MAX_COORDINATE)
+    if not bad.any():
+        return None
+    atom, column = (int(v) for v in np.argwhere(bad)[0])
+    where = f"atom {atom + 1} (line {_atom_line(block, atom)} of the record)"
+    value = float(pos[atom, column])
+    if not math.isfinite(value):
+        return "NaN or infinite coordinates", f"{'xyz'[column]} = {value} on {where}"
+    return "coordinate out of range", _out_of_range("xyz"[column], value, where)
+
+
+def _atom_line(block: str, atom: int) -> int:
+    """The line number (1-based, in the record) of atom ``atom`` (0-based) of a V2000 or V3000 block."""
+    lines = block.splitlines()
+    for k, line in enumerate(lines):
+        if line.startswith("M  V30 BEGIN ATOM"):
+            return k + 2 + atom
+    return 5 + atom
 
 
 @functools.cache

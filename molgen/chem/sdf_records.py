@@ -23,7 +23,7 @@ from typing import Any
 from rdkit import Chem
 from rdkit.rdBase import BlockLogs
 
-from molgen.chem.diagnose import diagnose_atom_block, rdkit_degree_problem, truncated_gzip
+from molgen.chem.diagnose import coordinate_problem, diagnose_atom_block, rdkit_degree_problem, truncated_gzip
 from molgen.chem.records import BadRecordError, RecordError
 from molgen.chem.vocab import VocabularyError, check_charge, element_index
 from molgen.errors import check_regular_file
@@ -92,9 +92,10 @@ def mol_from_sdf_block(block: str, file: str, index: int, *, sanitize: bool = Tr
 
     Checks, in order: an ``M  END`` line, no atom with more than ``RDKIT_MAX_DEGREE`` bonds
     (RDKit can crash on one), RDKit's strict parse (a failure names the atom line when it can),
-    at least one atom, with ``vocabulary`` elements and formal charges in molgen's vocabulary,
-    and with ``sanitize`` RDKit sanitisation. ``sanitize=False`` keeps the molecule as written
-    (evaluation and docking judge valences themselves): its property cache is updated leniently.
+    at least one atom, finite coordinates of at most ``diagnose.MAX_COORDINATE`` (atom and line named),
+    with ``vocabulary`` elements and formal charges in molgen's vocabulary, and with ``sanitize`` RDKit
+    sanitisation. ``sanitize=False`` keeps the molecule as written (evaluation and docking judge valences
+    themselves): its property cache is updated leniently.
     """
     if "M  END" not in block:
         raise BadRecordError(RecordError(file, index, "truncated record (no 'M  END' line)"))
@@ -107,6 +108,8 @@ def mol_from_sdf_block(block: str, file: str, index: int, *, sanitize: bool = Tr
         raise BadRecordError(RecordError(file, index, reason, detail))
     if mol.GetNumAtoms() == 0:
         raise BadRecordError(RecordError(file, index, "record has no atoms"))
+    if problem := coordinate_problem(mol, block):  # NaN, inf or 1e300 in a V3000 block: no position at all
+        raise BadRecordError(RecordError(file, index, *problem))
     if vocabulary:
         try:
             for atom in mol.GetAtoms():

@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         "stopped and recorded as 'timeout' in molecules.csv (120)",
     )
     parser.add_argument(
+        "--max-atoms", type=int, default=300,
+        help="the slow checks (posebusters, strain, docking) skip a molecule with more atoms, hydrogens counted, "
+        "recorded as 'skipped' (too large) in molecules.csv and counted as n_skipped (300; they take minutes "
+        "on a few hundred atoms)",
+    )
+    parser.add_argument(
         "--reference-ligand", type=Path,
         help="docking: reference ligand SDF (Vina box around it, extent + 5 A; high-affinity fraction against it)",
     )
@@ -69,7 +75,9 @@ def main(argv: list[str]) -> int:
                 options=_options(args),
             )
     except INPUT_ERRORS as exc:
-        _say(chatter and chatter.summary())  # the temporary log is kept: it may say why
+        _say(chatter and chatter.summary())  # the temporary log is kept when it says something: it may say why
+        if chatter is not None:
+            chatter.drop_if_empty()
         return input_error("molgen evaluate", exc)
     except Exception:
         _say(chatter and chatter.summary())
@@ -78,7 +86,10 @@ def main(argv: list[str]) -> int:
         if chatter is not None:
             chatter.path.unlink(missing_ok=True)
         raise
-    kept = chatter.keep(out / LIBRARY_LOG)
+    try:
+        kept = chatter.keep(out / LIBRARY_LOG)
+    except OSError as exc:  # the report is in place; only its log could not be written (a full disk)
+        return input_error("molgen evaluate", exc)
     _say(chatter.summary(kept))
     for line in sanity_warnings(result.summary.get("sanity", {})):  # first and loud: impossible geometry
         print(line, file=sys.stderr)
@@ -88,6 +99,10 @@ def main(argv: list[str]) -> int:
         if not isinstance(value, dict):
             counted = f" ({value.counted()})" if isinstance(value, Share) else ""
             print(f"{key:45s} {value:.4g}{counted}" if isinstance(value, float) else f"{key:45s} {value}")
+    skipped = {g: m["n_skipped"] for g, m in result.summary.items() if isinstance(m, dict) and m.get("n_skipped")}
+    if skipped:
+        print(f"{max(skipped.values())} molecule(s) with more than --max-atoms {args.max_atoms} atoms skipped by "
+              f"{', '.join(skipped)} (too large; status 'skipped' in molecules.csv)", file=sys.stderr)
     if result.bad_records:
         print(f"{len(result.bad_records)} unreadable record(s) listed in {out / 'metrics.json'}", file=sys.stderr)
     print(f"wrote {out / 'metrics.json'}, {out / 'molecules.csv'}, {out / 'report.html'}")
@@ -107,6 +122,7 @@ def check_arguments(args: argparse.Namespace, out: Path) -> None:
 
     check_positive("--workers", args.workers, MAX_WORKERS)
     check_positive("--dock-exhaustiveness", args.dock_exhaustiveness, 512)
+    check_positive("--max-atoms", args.max_atoms)
     if args.protein is not None:
         if not args.protein.exists():
             raise FileNotFoundError(f"protein PDB file not found: {args.protein}")
@@ -135,4 +151,4 @@ def _options(args: argparse.Namespace):
         raise FileNotFoundError(f"reference ligand file not found: {args.reference_ligand}")
     ligand = None if args.reference_ligand is None else str(args.reference_ligand)
     return EvalOptions(reference_ligand_path=ligand, dock_exhaustiveness=args.dock_exhaustiveness,
-                       time_limit_s=args.time_limit)
+                       time_limit_s=args.time_limit, max_atoms=args.max_atoms)

@@ -88,8 +88,9 @@ def load_name_split(path: Path) -> dict[str, list[tuple[str, str]]]:
     """
     path = Path(path)
     if path.suffix in (".tsv", ".csv"):
-        text = read_text(path, "split file")
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix == ".tsv" else ","))
+        delimiter = "\t" if path.suffix == ".tsv" else ","
+        rows = list(csv.reader(io.StringIO(read_text(path, "split file", delimiter=delimiter), newline=""),
+                               delimiter=delimiter))
         if not rows or [c.lower() for c in rows[0][:2]] != ["protein", "ligand"]:
             raise CrossDockedFormatError(f"{path}:1: expected header 'Protein<TAB>Ligand'")
         pairs = []

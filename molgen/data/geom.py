@@ -39,7 +39,7 @@ from molgen.data.sharded import Shard, batched
 from molgen.data.sharded_builder import ShardedBuilder
 from molgen.data.splits import hash_split
 from molgen.data.template import RawRecord
-from molgen.errors import MolgenInputError
+from molgen.errors import MolgenInputError, read_text
 
 PUBLISHED_MOLECULES = 304_466
 DEFAULT_FRACTIONS = {"train": 0.8, "val": 0.1, "test": 0.1}
@@ -53,7 +53,7 @@ def load_split_file(path: str) -> dict[str, str]:
     Cached per process (workers load it once). A SMILES listed in two splits is an error.
     """
     try:
-        raw = json.loads(Path(path).read_text())
+        raw = json.loads(read_text(path, "split file"))  # not UTF-8: named by line
     except json.JSONDecodeError as err:
         raise MolgenInputError(f"{path}: split file is not valid JSON ({err})") from err
     if not isinstance(raw, dict) or not all(isinstance(v, list) for v in raw.values()):

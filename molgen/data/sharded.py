@@ -31,7 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from molgen.safe_write import make_temp_dir, remove_stale_temps, write_text_atomic
+from molgen.safe_write import make_temp_dir, naming, remove_stale_temps, write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.store import StoreWriter, merge_stores
@@ -74,19 +74,20 @@ def process_shard(fn: ShardFn, shard: Shard, shard_root: Path, stores: dict[str,
     writers = {name: StoreWriter(tmp / name, features=feats, chunk_atoms=SHARD_CHUNK_ATOMS)
                for name, feats in stores.items()}
     try:
-        for item in fn(shard.payload):
-            if isinstance(item, RecordError):
-                report.rejects.append(item)
-                continue
-            name, graph = item
-            if name not in writers:
-                raise KeyError(f"shard function produced store {name!r}; declared stores are {sorted(stores)}")
-            writers[name].append(graph)
-            report.counts[name] += 1
-        for writer in writers.values():
-            writer.close()
-        (tmp / MANIFEST).write_text(json.dumps(asdict(report), indent=1))
-        os.replace(tmp, final)
+        with naming(final):
+            for item in fn(shard.payload):
+                if isinstance(item, RecordError):
+                    report.rejects.append(item)
+                    continue
+                name, graph = item
+                if name not in writers:
+                    raise KeyError(f"shard function produced store {name!r}; declared stores are {sorted(stores)}")
+                writers[name].append(graph)
+                report.counts[name] += 1
+            for writer in writers.values():
+                writer.close()
+            (tmp / MANIFEST).write_text(json.dumps(asdict(report), indent=1))
+            os.replace(tmp, final)
     except BaseException:
         for writer in writers.values():
             writer.abort()

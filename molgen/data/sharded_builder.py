@@ -23,7 +23,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from molgen.safe_write import owner_lock, remove_stale_temps, replace_dir, temp_sibling
+from molgen.safe_write import naming, owner_lock, remove_stale_temps, replace_dir, temp_sibling
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.sharded import Shard, ShardReport, merge_shards, run_shards, shard_dirs
@@ -128,12 +128,12 @@ class ShardedBuilder(DatasetBuilder):
         start = time.perf_counter()
         try:
             reports = self._run(work, workers, progress, strict)
-        except (MolgenInputError, OSError):  # bad input or a full disk, not an interruption: nothing kept
-            shutil.rmtree(work, ignore_errors=True)
+            errors = [e for r in reports for e in r.rejects]
+            report = finish_processed(shard_dirs(work, reports), reports, out, list(self.stores()), self.name,
+                                      errors, start, splits=self.splits, signature=self.signature())
+        except (MolgenInputError, OSError):  # bad input or a full disk (also in the merge), not an interruption:
+            shutil.rmtree(work, ignore_errors=True)  # nothing kept
             raise
-        errors = [e for r in reports for e in r.rejects]
-        report = finish_processed(shard_dirs(work, reports), reports, out, list(self.stores()), self.name,
-                                  errors, start, splits=self.splits, signature=self.signature())
         shutil.rmtree(work)
         if log:
             log(report.summary())
@@ -167,14 +167,15 @@ def finish_processed(dirs: list[Path], reports: list[ShardReport], out: Path, st
     check_dataset_dir(Path(out))
     staging = temp_sibling(out)
     try:
-        merge_shards(dirs, staging, stores)
-        compute_statistics(MolStore(staging / "train")).save(staging / "statistics.json")
-        kept = {s: sum(r.counts.get(s, 0) for r in reports) for s in (stores if splits is None else splits)}
-        report = ProcessReport(name=name, path=str(out), kept=kept, dropped=dict(Counter(e.reason for e in errors)),
-                               errors=[e.to_dict() for e in errors],
-                               seconds=round(time.perf_counter() - start, 2), signature=signature or {})
-        (staging / "report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
-        replace_dir(staging, out)
+        with naming(out):
+            merge_shards(dirs, staging, stores)
+            compute_statistics(MolStore(staging / "train")).save(staging / "statistics.json")
+            kept = {s: sum(r.counts.get(s, 0) for r in reports) for s in (stores if splits is None else splits)}
+            report = ProcessReport(name=name, path=str(out), kept=kept,
+                                   dropped=dict(Counter(e.reason for e in errors)),
+                                   errors=[e.to_dict() for e in errors], seconds=round(time.perf_counter() - start, 2), signature=signature or {})
+            (staging / "report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
+            replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

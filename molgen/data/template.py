@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from molgen.safe_write import make_temp_dir, replace_dir
+from molgen.safe_write import make_temp_dir, naming, replace_dir
 from molgen.chem.featurize import FeaturizeError
 from molgen.chem.molgraph import MolBatch, MolGraph
 from molgen.chem.records import BadRecordError, RecordError
@@ -214,12 +214,13 @@ class DatasetBuilder(ABC):
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = make_temp_dir(out)
         try:
-            report = self._write_all(staging, strict, workers, progress)
-            report.path = str(out)
-            report.signature = self.signature()
-            report.seconds = round(time.perf_counter() - start, 2)
-            (staging / "report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
-            replace_dir(staging, out)
+            with naming(out):
+                report = self._write_all(staging, strict, workers, progress)
+                report.path = str(out)
+                report.signature = self.signature()
+                report.seconds = round(time.perf_counter() - start, 2)
+                (staging / "report.json").write_text(json.dumps(asdict(report), indent=1) + "\n")
+                replace_dir(staging, out)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

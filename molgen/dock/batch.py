@@ -144,6 +144,27 @@ def _records(path: Path) -> Iterator[tuple[int, str, str]]:
         yield index, block.split("\n", 1)[0].strip(), block
 
 
+def check_some_readable(ligands: Path) -> None:
+    """Raise :class:`DockingInputError` naming the first bad record when no record of ``ligands`` is readable.
+
+    One unreadable record among many is that molecule's failed row; a file of nothing but unreadable
+    records (every coordinate 1e300, say) is bad input, refused before anything is written. Records are
+    parsed until the first readable one (usually the first).
+    """
+    first, n_records = None, 0
+    for index, _, block in _records(ligands):
+        n_records += 1
+        try:
+            mol_from_sdf_block(block, str(ligands), index, sanitize=False)
+        except BadRecordError as exc:
+            first = first or exc.record
+            continue
+        return
+    if first is not None:
+        raise DockingInputError(f"{ligands}: no readable molecule ({n_records} record(s); first: record "
+                                f"{first.index}: {first.message})")
+
+
 def dock_sdf(
     ligands: str | Path,
     receptor: str | Path,
@@ -165,6 +186,7 @@ def dock_sdf(
     ligands, out = Path(ligands), Path(out_dir)
     if not ligands.is_file():
         raise DockingInputError(f"{ligands}: ligand file not found")
+    check_some_readable(ligands)
     prepared = prepare_receptor(receptor, cache_dir)
     run = {"ligands_sha256": file_digest(ligands), "receptor_sha256": prepared.digest, "settings": settings.as_dict()}
     store = ResultStore(out, {"ligands": str(ligands), "receptor": str(receptor), "run": run})

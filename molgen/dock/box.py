@@ -72,15 +72,28 @@ def box_around(coords: np.ndarray, padding: float = PADDING) -> Box:
     return Box(tuple(float(x) for x in (low + high) / 2), tuple(float(x) for x in high - low + padding))
 
 
-def box_from_ligand_file(path: str | Path, padding: float = PADDING) -> Box:
-    """The TargetDiff box around the first molecule of the SDF (or MOL) file ``path``, hydrogens added in 3D."""
+def read_reference_ligand(path: str | Path) -> Chem.Mol:
+    """The first record of the SDF (or MOL) file ``path`` as written (through the one SDF reader, so a NaN or 1e300
+    coordinate is refused naming its line); :class:`DockingInputError` naming the file and record if unreadable."""
+    from molgen.chem.records import BadRecordError
+    from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block
+
     path = Path(path)
     if not path.is_file():
         raise DockingInputError(f"{path}: reference ligand file not found")
-    supplier = Chem.SDMolSupplier(str(path), sanitize=False, removeHs=False)
-    mol = next(iter(supplier), None) if len(supplier) else None
-    if mol is None or mol.GetNumAtoms() == 0 or mol.GetNumConformers() == 0:
-        raise DockingInputError(f"{path}: record 0 is not a readable molecule with 3D coordinates")
+    index, block = next(iter(iter_sdf_blocks(path)), (0, ""))
+    try:
+        mol = mol_from_sdf_block(block, str(path), index, sanitize=False)
+    except BadRecordError as exc:
+        raise DockingInputError(f"{path}: record {index} is not a readable molecule ({exc.record.message})") from None
+    if mol.GetNumConformers() == 0:
+        raise DockingInputError(f"{path}: record {index} has no 3D coordinates")
+    return mol
+
+
+def box_from_ligand_file(path: str | Path, padding: float = PADDING) -> Box:
+    """The TargetDiff box around the first molecule of the SDF (or MOL) file ``path``, hydrogens added in 3D."""
+    mol = read_reference_ligand(path)
     # TargetDiff boxes the ligand with hydrogens added in 3D; a reference RDKit cannot sanitise is boxed as written
     if Chem.SanitizeMol(mol, catchErrors=True) == Chem.SanitizeFlags.SANITIZE_NONE:
         mol = Chem.AddHs(mol, addCoords=True)

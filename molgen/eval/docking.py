@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from rdkit import Chem
 
-from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share, skipped_count
 
 PREFIX = "docking."
 #: Vina mode -> metric name (TargetDiff's Vina Score / Vina Min / Vina Dock).
@@ -64,7 +64,8 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
     if options.protein_path is None:
         return {"skipped": "no --protein given"}
     out: dict = {"n_samples": len(rows), "box": "reference ligand" if options.reference_ligand_path else "per molecule",
-                 "n_timeout": sum(r.get("docking.status") == "timeout" for r in rows)}
+                 "n_timeout": sum(r.get("docking.status") == "timeout" for r in rows),
+                 "n_skipped": skipped_count(rows, "docking")}
     ref_scores = _reference_scores(options) if options.reference_ligand_path else {}
     for mode in options.dock_modes:
         name = METRIC_OF_MODE[mode]
@@ -81,12 +82,10 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
 def _reference_scores(options: EvalOptions) -> dict:
     """The reference ligand's own ``{vina_score, vina_min, vina_dock}`` (None where Vina failed)."""
     from molgen.dock import DockingInputError
+    from molgen.dock.box import read_reference_ligand
 
     path = Path(options.reference_ligand_path)
-    supplier = Chem.SDMolSupplier(str(path), sanitize=False, removeHs=False)
-    mol = supplier[0] if len(supplier) else None
-    if mol is None:
-        raise DockingInputError(f"{path}: record 0 is not a readable molecule")
+    mol = read_reference_ligand(path)  # as written; a NaN or 1e300 coordinate is refused naming its line
     engine, box = _engine_and_box(options)
     row = score_molecule(engine, mol, box, options.dock_modes)
     if row[PREFIX + "reason"]:
@@ -98,6 +97,8 @@ DEFINITIONS = {
     "skipped": "why nothing was computed (docking needs --protein)",
     "n_samples": "molecules evaluated",
     "n_timeout": "molecules whose three Vina runs took longer than --time-limit (docking.status 'timeout')",
+    "n_skipped": "molecules with more atoms than --max-atoms, not docked (docking.status 'skipped', "
+    "docking.skip_reason 'too large')",
     "box": "Vina box: around the reference ligand (extent + 5 A) or each molecule's own (TargetDiff)",
     "vina_score_mean": "mean Vina score of the generated pose, kcal/mol (TargetDiff 'Vina Score')",
     "vina_score_median": "median Vina score of the generated pose, kcal/mol",

@@ -21,7 +21,7 @@ from rdkit.Chem import AllChem
 from scipy.stats import wasserstein_distance
 
 from molgen.chem.sanitize import sanitized_copy
-from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share, skipped_count
 
 MIN_COUNT = 5
 _BOND_SYMBOL = {Chem.BondType.SINGLE: "-", Chem.BondType.DOUBLE: "=", Chem.BondType.TRIPLE: "#"}
@@ -146,10 +146,12 @@ def compute_strain(mols: list[Chem.Mol], options: EvalOptions) -> Rows:
 def summarize_strain(rows: Rows, reference: ReferenceData | None, options: EvalOptions) -> dict:
     values = np.array([r["strain.mmff_strain"] for r in rows if r.get("strain.mmff_strain") is not None])
     timeouts = sum(r.get("strain.status") == "timeout" for r in rows)
+    skipped = skipped_count(rows, "strain")
     return {
         "n_mmff": int(values.size),
-        "n_mmff_failed": len(rows) - int(values.size) - timeouts,
+        "n_mmff_failed": len(rows) - int(values.size) - timeouts - skipped,
         "n_timeout": timeouts,
+        "n_skipped": skipped,
         "strain_mean": float(values.mean()) if values.size else float("nan"),
         "strain_median": float(np.median(values)) if values.size else float("nan"),
     }
@@ -168,6 +170,8 @@ STRAIN_DEFINITIONS = {
     "n_mmff": "molecules with an MMFF94 strain energy",
     "n_mmff_failed": "molecules MMFF94 could not handle (invalid, no 3D, or untypable)",
     "n_timeout": "molecules whose MMFF94 minimisation ran past --time-limit (strain.status 'timeout')",
+    "n_skipped": "molecules with more atoms than --max-atoms, not minimised (strain.status 'skipped', "
+    "strain.skip_reason 'too large')",
     "strain_mean": "mean MMFF94 strain (pose energy - locally relaxed energy), kcal/mol",
     "strain_median": "median MMFF94 strain, kcal/mol",
 }

@@ -51,6 +51,11 @@ class Share(float):
         return f"{self.n} of {self.of} {self.unit}"
 
 
+def skipped_count(rows: Rows, group: str) -> int:
+    """Molecules the timed ``group`` skipped as too large (``<group>.status`` ``skipped``, see molgen.eval.timed)."""
+    return sum(r.get(f"{group}.status") == "skipped" for r in rows)
+
+
 def counts_of(summary: dict[str, dict]) -> dict[str, dict]:
     """``{"group/metric": {"n", "of", "unit"}}`` for every :class:`Share` of a summary."""
     return {f"{g}/{k}": {"n": v.n, "of": v.of, "unit": v.unit}
@@ -74,6 +79,7 @@ class EvalOptions:
     dock_seed: int = 42  # docking: Vina seed (0: random)
     dock_modes: tuple[str, ...] = ("score", "minimize", "dock")
     time_limit_s: float = 120.0  # timed groups: seconds one molecule's check may take before it is a timeout
+    max_atoms: int | None = 300  # timed groups: a molecule with more atoms (hydrogens counted) is skipped, too large
 
 
 @dataclass

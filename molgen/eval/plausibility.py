@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from rdkit import Chem
 
-from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share
+from molgen.eval.group import EvalOptions, ReferenceData, Rows, Share, skipped_count
 from molgen.safe_write import write_text_atomic
 
 PREFIX = "posebusters."
@@ -127,10 +127,11 @@ def summarize(rows: Rows, reference: ReferenceData | None, options: EvalOptions)
     keys = [k for k in (checked[0] if checked else {}) if k.startswith(PREFIX) and k != "posebusters.status"]
     out = {"config": posebusters_config(options), "version": __version__, "n_samples": len(rows),
            "n_checked": len(checked), "n_timeout": sum(r.get("posebusters.status") == "timeout" for r in rows),
-           "n_error": sum(r.get("posebusters.status") == "error" for r in rows)}
+           "n_error": sum(r.get("posebusters.status") == "error" for r in rows),
+           "n_skipped": skipped_count(rows, "posebusters")}
     if options.protein_path is not None:
         out["removed_from_protein"] = pose_protein(options.protein_path).describe()
-    # a molecule that timed out or crashed passed nothing: the denominator stays all samples
+    # a molecule that timed out, crashed or was skipped passed nothing: the denominator stays all samples
     out.update({k.removeprefix(PREFIX): Share(sum(bool(r.get(k, False)) for r in rows), len(rows)) for k in keys})
     return out
 
@@ -141,6 +142,8 @@ DEFINITIONS = {
     "n_timeout": "molecules whose checks ran past --time-limit and were stopped (posebusters.status 'timeout'): "
     "counted as failing every check",
     "n_error": "molecules on which PoseBusters crashed (posebusters.status 'error'): counted as failing",
+    "n_skipped": "molecules with more atoms than --max-atoms, not checked (posebusters.status 'skipped', "
+    "posebusters.skip_reason 'too large'): counted as failing",
     "config": "PoseBusters configuration used ('mol' alone, 'dock' with a protein)",
     "version": "PoseBusters version",
     "removed_from_protein": "what the pose checks did not count as part of the protein: waters and non-metal "

@@ -19,7 +19,7 @@ from rdkit import Chem
 from molgen.errors import MolgenInputError
 from molgen.eval.group import counts_of
 from molgen.eval.runner import EvaluationResult
-from molgen.safe_write import make_temp_dir, remove_stale_temps, replace_dir, temp_sibling
+from molgen.safe_write import atomic_path, make_temp_dir, naming, remove_stale_temps, replace_dir
 
 #: Columns written first in the per-molecule CSV.
 LEAD_COLUMNS = ("record", "name")
@@ -91,11 +91,14 @@ def partial_csv(out_dir: str | Path) -> Path:
 
 
 def write_partial(rows: list[dict], path: Path) -> None:
-    """Write ``rows`` to ``path`` through a temporary file and a rename (never half a CSV)."""
+    """Write ``rows`` to ``path`` through a temporary file and a rename (never half a CSV).
+
+    The temporary is owner-tagged (two evaluations to one folder never share one) and removed when the
+    write fails (a full disk, ``ulimit -f``).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = temp_sibling(path)  # owner-tagged: two evaluations to one folder never share a temporary
-    write_csv(rows, temp)
-    temp.replace(path)
+    with atomic_path(path) as temp:
+        write_csv(rows, temp)
 
 
 def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str | Path) -> Path:
@@ -108,12 +111,13 @@ def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str |
     remove_stale_temps(out.parent, glob.escape(out.name))  # left by a run killed with -9 (a live run's stay)
     staging = make_temp_dir(out)
     try:
-        staging.chmod(0o755)  # mkdtemp creates 0700; a report folder should be readable like any other
-        (staging / "metrics.json").write_text(json.dumps(metrics_document(result), indent=2), encoding="utf-8")
-        write_csv(result.rows, staging / "molecules.csv")
-        (staging / "report.html").write_text(render_html(result, mols), encoding="utf-8")
-        replace_dir(staging, out)
-        partial_csv(out).unlink(missing_ok=True)  # the report holds every row now
+        with naming(out):
+            staging.chmod(0o755)  # mkdtemp creates 0700; a report folder should be readable like any other
+            (staging / "metrics.json").write_text(json.dumps(metrics_document(result), indent=2), encoding="utf-8")
+            write_csv(result.rows, staging / "molecules.csv")
+            (staging / "report.html").write_text(render_html(result, mols), encoding="utf-8")
+            replace_dir(staging, out)
+            partial_csv(out).unlink(missing_ok=True)  # the report holds every row now
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

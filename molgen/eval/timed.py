@@ -3,10 +3,13 @@
 A single molecule can make such a check run for ever (PoseBusters never returns on
 ``O=C(NC1CCCCC1)C1CCN(C2=NC=NC3=NC=N[C@H]32)CC1`` embedded by RDKit's ETKDG), and a thread
 cannot be stopped; so each check runs in a worker process that is killed and replaced when
-one molecule takes longer than ``EvalOptions.time_limit_s``. Every row of a timed group gets
-``<group>.status``: ``ok``, ``timeout`` (killed after the limit) or ``error`` (the worker
-died: a crash inside the library; its traceback went to stderr, the
-library log under ``molgen evaluate``). The caller hears of each
+one molecule takes longer than ``EvalOptions.time_limit_s``. A molecule with more than
+``EvalOptions.max_atoms`` atoms is not sent at all: these checks grow much faster than its size
+(PoseBusters takes minutes on a 240-atom alkane, MMFF strain about 17 s at 500 atoms), so one such
+record would cost each group its whole time limit. Every row of a timed group gets
+``<group>.status``: ``ok``, ``timeout`` (killed after the limit), ``skipped`` (too large, with
+``<group>.skip_reason``) or ``error`` (the worker died: a crash inside the library; its traceback
+went to stderr, the library log under ``molgen evaluate``). The caller hears of each
 finished molecule (``on_done``), so progress moves and partial results can be written.
 """
 
@@ -19,12 +22,22 @@ from multiprocessing.connection import Connection, wait
 
 from molgen.eval.group import EvalOptions, Rows
 
-OK, TIMEOUT, ERROR = "ok", "timeout", "error"
+OK, TIMEOUT, ERROR, SKIPPED = "ok", "timeout", "error", "skipped"
 
 
 def status_key(group: str) -> str:
     """The per-molecule column that says how ``group``'s check of the molecule ended."""
     return f"{group}.status"
+
+
+def too_large(block: bytes, options: EvalOptions) -> str | None:
+    """Why the molecule ``block`` is skipped by the timed groups (more than ``options.max_atoms`` atoms), or None."""
+    from rdkit import Chem
+
+    n_atoms = Chem.Mol(block).GetNumAtoms()
+    if options.max_atoms is None or n_atoms <= options.max_atoms:
+        return None
+    return f"too large: {n_atoms} atoms > max_atoms {options.max_atoms}"
 
 
 def _serve(conn: Connection, options: EvalOptions) -> None:
@@ -87,7 +100,8 @@ def compute_timed(
 ) -> tuple[Rows, dict[str, float]]:
     """Rows [len(blocks)] of the timed groups ``names``, each check limited to ``options.time_limit_s``.
 
-    Tasks go molecule by molecule; ``on_done(index)`` is called once all groups of molecule
+    A molecule larger than ``options.max_atoms`` is finished at once with status ``skipped`` in
+    every group. Tasks go molecule by molecule; ``on_done(index)`` is called once all groups of molecule
     ``index`` are finished (in completion order); ``on_idle()`` at least every second while checks
     run (e.g. to write what is finished). ``rows``: rows to add the values to (new ones if None).
     Returns the rows and CPU seconds per group (a timeout counts as the limit).
@@ -96,12 +110,7 @@ def compute_timed(
     seconds = dict.fromkeys(names, 0.0)
     if not blocks or not names:
         return rows, seconds
-    warm_imports(names)
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    tasks = iter([(i, name) for i in range(len(blocks)) for name in names])
     remaining = [len(names)] * len(blocks)
-    pool = [_Worker(context, options) for _ in range(max(1, min(workers, len(blocks) * len(names))))]
 
     def finish(index: int, group: str, row: dict, status: str) -> None:
         rows[index].update(row)
@@ -109,6 +118,19 @@ def compute_timed(
         remaining[index] -= 1
         if remaining[index] == 0 and on_done is not None:
             on_done(index)
+
+    skipped = {i: reason for i, block in enumerate(blocks) if (reason := too_large(block, options))}
+    for index, reason in skipped.items():
+        for group in names:
+            finish(index, group, {f"{group}.skip_reason": reason}, SKIPPED)
+    todo = [(i, name) for i in range(len(blocks)) if i not in skipped for name in names]
+    if not todo:
+        return rows, seconds
+    warm_imports(names)
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    tasks = iter(todo)
+    pool = [_Worker(context, options) for _ in range(max(1, min(workers, len(todo))))]
 
     def feed(worker: _Worker) -> None:
         task = next(tasks, None)

@@ -100,6 +100,24 @@ def free_proton_sdf(out: Path) -> Path:
     return path
 
 
+def alkane_sdf(path: Path, n_carbons: int) -> Path:
+    """One long alkane chain C_nH_2n+2 with 3D coordinates (a zigzag, hydrogens placed by RDKit): 3n + 2 atoms."""
+    from rdkit import Chem
+    from rdkit.Geometry import Point3D
+
+    mol = Chem.MolFromSmiles("C" * n_carbons)
+    conf = Chem.Conformer(n_carbons)
+    for i in range(n_carbons):
+        conf.SetAtomPosition(i, Point3D(i * 1.26, 0.89 * (i % 2), 0.0))
+    conf.Set3D(True)
+    mol.AddConformer(conf)
+    mol = Chem.AddHs(mol, addCoords=True)
+    mol.SetProp("_Name", f"alkane_{n_carbons}")
+    with Chem.SDWriter(str(path)) as writer:
+        writer.write(mol)
+    return path
+
+
 def config_cases(out: Path, base: Path) -> dict[str, Path]:
     """Config files: empty, and a negative learning rate (from ``base``)."""
     empty, negative = out / "empty.yaml", out / "negative_lr.yaml"

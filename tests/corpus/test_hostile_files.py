@@ -166,5 +166,68 @@ def test_crossdocked_index_and_split_paths_stay_inside_the_raw_folder(tmp_path: 
         with pytest.raises(CrossDockedFormatError, match="not a file inside the raw folder"):
             load_index(index)
     tsv = pdb(tmp_path, "test.tsv", b"Protein\tLigand\nr\xe9c.pdb\tl.sdf\n")
-    with pytest.raises(MolgenInputError, match=r"test\.tsv: line 2: not UTF-8"):
+    with pytest.raises(MolgenInputError, match=r"test\.tsv: line 2, field 1 \('Protein'\): not UTF-8"):
         load_name_split(tsv)
+
+
+def huge_coordinate_sdf(tmp_path: Path, form: str, value: str = "1e300") -> tuple[Path, str]:
+    """Water whose second atom has x = ``value``: a V2000 file (RDKit refuses the field) or a V3000 one (RDKit
+    reads it); returns the file and the line of that atom in the record."""
+    from rdkit import Chem
+
+    path = tmp_path / f"huge_{form}.sdf"
+    if form == "v2000":
+        atom = "    0.7572   -0.4692 H"
+        path.write_text(GOOD_RECORD.replace(f"    0.0000{atom}", f"{float(value):>10g}{atom}"))
+        return path, "line 6 of the record"
+    mol = Chem.MolFromMolBlock(GOOD_RECORD, removeHs=False)
+    block = Chem.MolToV3KMolBlock(mol)
+    lines = block.splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("M  V30 2 H "))
+    fields = lines[k].split()  # M V30 2 H x y z 0
+    lines[k] = "M  V30 " + " ".join([*fields[2:4], value, *fields[5:]])
+    path.write_text("\n".join(lines) + "\n$$$$\n")
+    return path, f"line {k + 1} of the record"
+
+
+@pytest.mark.parametrize("value", ["1e300", "nan", "-2e5"])
+@pytest.mark.parametrize("form", ["v2000", "v3000"])
+@pytest.mark.parametrize("command", ["evaluate", "dock", "data"])
+def test_a_coordinate_of_1e300_is_refused_naming_file_line_and_field(command, form, value, tmp_path, capsys) -> None:
+    sdf, line = huge_coordinate_sdf(tmp_path, form, value)
+    argv = {"evaluate": ["evaluate", str(sdf), "--out", str(tmp_path / "ev"), "--metrics", "basic", "--workers", "1",
+                         "--quiet"],
+            "dock": ["dock", str(sdf), "--receptor", str(tmp_path / "r.pdb"), "--out", str(tmp_path / "d"),
+                     "--center", "0", "0", "0", "--size", "20", "20", "20"],
+            "data": ["data", "custom", "--sdf", str(sdf), "--name", "h", "--root", str(tmp_path / "d"),
+                     "--no-progress"]}[command]
+    reason = "NaN or infinite coordinates" if value == "nan" else "coordinate out of range"
+    run_refused(argv, [tmp_path], capsys, str(sdf), "record 0", reason, line, "x = ")
+
+
+def test_a_reference_ligand_with_a_1e300_coordinate_is_refused(tmp_path: Path, capsys) -> None:
+    sdf, line = huge_coordinate_sdf(tmp_path, "v3000")
+    ligands = pdb(tmp_path, "l.sdf", GOOD_RECORD.encode())
+    run_refused(["dock", str(ligands), "--receptor", str(tmp_path / "r.pdb"), "--box-from", str(sdf), "--out",
+                 str(tmp_path / "d")], [tmp_path], capsys, str(sdf), "record 0 is not a readable molecule",
+                "coordinate out of range", line)
+
+
+@pytest.mark.parametrize(("body", "field"), [(b"Protein\tLigand\nr\xe9c.pdb\tl.sdf\n", "field 1 ('Protein')"),
+                                           (b"Protein\tLigand\na.pdb\tl\xe9.sdf\n", "field 2 ('Ligand')")])
+def test_a_latin1_split_tsv_is_refused_naming_line_and_field(body, field, tmp_path, capsys) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "index.pkl").write_bytes(pickle.dumps([("a/a_pocket10.pdb", "a/a.sdf", "a.pdb", 1.0)]))
+    tsv = pdb(tmp_path, "test.tsv", body)
+    run_refused(["data", "crossdocked", "--raw", str(raw), "--split-file", str(tsv), "--root", str(tmp_path / "d"),
+                 "--no-progress"], [tmp_path], capsys, str(tsv), f"line 2, {field}: not UTF-8 text (byte 0xe9")
+
+
+def test_a_latin1_geom_split_file_is_refused_naming_the_line(tmp_path, capsys) -> None:
+    raw = tmp_path / "rdkit_folder"
+    raw.mkdir()
+    (raw / "summary_drugs.json").write_text("{}")
+    split = pdb(tmp_path, "split.json", b'{"train": ["CCO"],\n "test": ["C\xe9"]}\n')
+    run_refused(["data", "geom", "--raw", str(raw), "--split-file", str(split), "--root", str(tmp_path / "d"),
+                 "--no-progress"], [tmp_path], capsys, str(split), "line 2: not UTF-8 text (byte 0xe9")

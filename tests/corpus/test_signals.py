@@ -20,11 +20,11 @@ from molgen.safe_write import is_stale, owner_lock, remove_stale_temps, temp_sib
 
 
 def signal_when(args: list[str], ready: Callable[[], bool], signum: int, tmp_path: Path,
-                timeout: float = 180) -> tuple[int, str]:
+                timeout: float = 180, env: dict | None = None) -> tuple[int, str]:
     """Start ``molgen args``, send ``signum`` once ``ready()``; return its exit status and stderr."""
     err_path = tmp_path / f"stderr-{signum}-{time.monotonic_ns()}"
     with open(err_path, "w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "molgen", *args], env=ENV, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-m", "molgen", *args], env=env or ENV, stdout=subprocess.DEVNULL,
                                 stderr=err)
         try:
             deadline = time.monotonic() + timeout
@@ -88,6 +88,60 @@ def test_evaluate_interrupted_leaves_no_report(tmp_path: Path) -> None:
     assert rc == 130, err
     assert_one_line(err, "evaluate", "SIGINT")
     assert not out.exists() and not list(tmp_path.glob(".ev.*"))
+
+
+@pytest.mark.slow  # about 30 s: 40 score-only Vina runs (0.65 s each); the first ledger flush comes after 10 s
+def test_dock_interrupted_after_its_first_flush_keeps_whole_rows_and_resumes(tmp_path: Path, shared_data: Path) -> None:
+    pytest.importorskip("vina")
+    example = shared_data / "docking" / "vina_1iep"
+    ligand = (example / "1iep_ligand.sdf").read_text()
+    ligands = tmp_path / "ligands.sdf"
+    ligands.write_text((ligand if ligand.rstrip().endswith("$$$$") else ligand.rstrip() + "\n$$$$\n") * 40)
+    out = tmp_path / "dock"
+    args = ["dock", str(ligands), "--receptor", str(example / "1iep_receptorH.pdb"), "--mode", "score",
+            "--box-file", str(example / "1iep_receptor.box.txt"), "--workers", "1", "--quiet", "--out", str(out)]
+    csv = out / "docking.csv"
+    env = {**ENV, "MOLGEN_CACHE": str(tmp_path / "cache")}
+    rc, err = signal_when(args, lambda: csv.is_file() and len(csv.read_text().splitlines()) >= 2, signal.SIGINT,
+                          tmp_path, env=env)
+    assert rc == 130, err[-2000:]
+    assert_one_line(err, "dock", "SIGINT")
+    assert not [p for p in tmp_path.rglob(".*")]  # no temporary file, in the output or the receptor cache
+    done = csv.read_text().splitlines()[1:]
+    assert 1 <= len(done) < 40  # interrupted mid-run, not while the finished process exits
+    rerun = subprocess.run([sys.executable, "-m", "molgen", *args], env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    rows = csv.read_text().splitlines()[1:]
+    assert rows[: len(done)] == done  # the finished rows were kept and skipped, not redone
+    assert sorted(int(r.split(",")[0]) for r in rows) == list(range(40))
+
+
+def test_data_qm9_interrupted_leaves_no_dataset_and_reruns(tmp_path: Path, shared_data: Path) -> None:
+    raw = tmp_path / "root" / "raw" / "qm9"
+    raw.mkdir(parents=True)
+    blocks = [b for b in (shared_data / "qm9" / "gdb9_first100" / "gdb9.sdf").read_text().split("$$$$\n") if b.strip()]
+    header, *rows = (shared_data / "qm9" / "gdb9_first100" / "gdb9.sdf.csv").read_text().splitlines()
+    sdf, table = [], [header]
+    for copy in range(30):  # the 100 real molecules as 3000 (new GDB ids): processing takes a few seconds
+        for block, row in zip(blocks, rows, strict=True):
+            title, rest = block.split("\n", 1)
+            gdb = f"gdb_{int(title.strip().removeprefix('gdb_')) + 1000 * copy}"
+            sdf.append(f"{gdb}\n{rest}$$$$\n")
+            table.append(f"{gdb},{row.split(',', 1)[1]}")
+    (raw / "gdb9.sdf").write_text("".join(sdf))
+    (raw / "gdb9.sdf.csv").write_text("\n".join(table) + "\n")
+    (raw / "uncharacterized.txt").write_text((shared_data / "qm9" / "aux" / "uncharacterized.txt").read_text())
+    processed = tmp_path / "root" / "processed"
+    args = ["data", "qm9", "--root", str(tmp_path / "root"), "--no-progress"]
+    rc, err = signal_when(args, lambda: any(processed.glob(".qm9.*")), signal.SIGINT, tmp_path)
+    assert rc == 130, err
+    assert_one_line(err, "data", "SIGINT")
+    assert not processed.exists() or not list(processed.iterdir())  # no dataset, no staging folder
+    rerun = molgen(*args)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.name for p in processed.iterdir()) == ["qm9"]
+    assert '"train": ' in (processed / "qm9" / "report.json").read_text()
 
 
 @pytest.mark.slow  # about 30 s: a tiny model trained until its first checkpoint, then SIGTERM
