@@ -169,12 +169,12 @@ def owner_lock(path: Path, what: str) -> Iterator[None]:
                                        "wait for it to finish") from None
             path.unlink(missing_ok=True)  # its owner is gone
             continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(owner_tag())
         break
     else:
         raise MolgenInputError(f"{what}: cannot take the lock {path}")
-    try:
+    try:  # from the moment the file exists: a signal while its owner is written must not leave it behind
+        with os.fdopen(fd, "w") as handle:
+            handle.write(owner_tag())
         yield
     finally:
         path.unlink(missing_ok=True)

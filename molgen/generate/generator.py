@@ -101,7 +101,9 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
         fragment = FixedFragment.load(o.fragment, diffusion)
     run = SteeringRun.build(o.guidance, diffusion.num_steps, heavy, o.pocket)
     counts = _atom_counts(diffusion, o, fragment)  # [num]: molecule k has counts[k] atoms
-    order = torch.argsort(counts, stable=True)  # chunks of similar sizes: less padding on the dense path
+    # on the dense paths (every molecule of a batch padded to the largest) batches group similar sizes
+    dense = model.denoiser.path != "reference"
+    order = torch.argsort(counts, stable=True) if dense else torch.arange(len(counts))
     chunks = list(torch.split(counts[order], o.batch_size))
     jumps = len(grid) - 1
     # the bar counts molecule-jumps, whole numbers (a chunk of m molecules advances it by m per jump), so it

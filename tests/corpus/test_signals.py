@@ -54,7 +54,7 @@ def test_sample_interrupted_writes_nothing(signum: int, status: int, tmp_path: P
 
     def sampling() -> bool:  # tqdm's bar has started: the reverse process runs
         errors[:] = sorted(tmp_path.glob("stderr-*"))
-        return bool(errors) and "sampling:" in errors[-1].read_text()
+        return bool(errors) and " molecules:" in errors[-1].read_text()
 
     rc, err = signal_when(["sample", "--ckpt", str(SHIPPED), "--num", "64", "--out", str(out)], sampling, signum,
                           tmp_path)

@@ -34,3 +34,22 @@ def test_batches_hold_similar_sizes_and_output_keeps_the_job_order(monkeypatch) 
     assert [g.num_atoms for g in graphs] == drawn
     again = model.sample(options)
     assert all(a.atom_types.tolist() == b.atom_types.tolist() for a, b in zip(graphs, again, strict=True))
+
+
+def test_reference_path_keeps_the_drawn_order(monkeypatch) -> None:
+    """Without padding (the edge-list path, pocket models) nothing is gained by grouping: batches in job order."""
+    model = load(CKPT)
+    model.denoiser.set_path("reference")
+    options = SampleOptions(num=9, batch_size=4, steps=2, seed=7, progress=False, hydrogens=False)
+    drawn = _atom_counts(model.diffusion, options, None).tolist()
+    seen: list[list[int]] = []
+    real = generator_module.sample_batch
+
+    def spy(denoiser, diffusion, counts, **kwargs):
+        seen.append(counts.tolist())
+        return real(denoiser, diffusion, counts, **kwargs)
+
+    monkeypatch.setattr(generator_module, "sample_batch", spy)
+    graphs = model.sample(options)
+    assert [n for chunk in seen for n in chunk] == drawn
+    assert [g.num_atoms for g in graphs] == drawn
