@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from molgen.generate.options import DEFAULT_CENTER_RADIUS, DEFAULT_STEPS
+from molgen.generate.options import DEFAULT_BATCH_SIZE, DEFAULT_CENTER_RADIUS, DEFAULT_STEPS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -22,7 +22,8 @@ def parser() -> argparse.ArgumentParser:
                         "more is slower and usually better")
     p.add_argument("--atoms", type=int, default=None, help="atoms per molecule (default: training histogram)")
     p.add_argument("--seed", type=int, default=0, help="random seed; same seed and batch size, same molecules")
-    p.add_argument("--batch-size", type=int, default=64, help="molecules sampled together")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                   help=f"molecules sampled together (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     pocket = p.add_argument_group("pocket-conditioned models")
