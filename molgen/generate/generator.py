@@ -102,7 +102,7 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
     run = SteeringRun.build(o.guidance, diffusion.num_steps, heavy, o.pocket)
     counts = _atom_counts(diffusion, o, fragment)  # [num]: molecule k has counts[k] atoms
     # on the dense paths (every molecule of a batch padded to the largest) batches group similar sizes
-    dense = model.denoiser.path != "reference"
+    dense = getattr(model.denoiser, "path", "reference") != "reference"  # any nn.Module may denoise
     order = torch.argsort(counts, stable=True) if dense else torch.arange(len(counts))
     chunks = list(torch.split(counts[order], o.batch_size))
     jumps = len(grid) - 1
