@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from molgen.safe_write import make_temp_dir, naming, replace_dir
+from molgen.safe_write import naming, replace_dir, temp_sibling
 from molgen.chem.featurize import FeaturizeError
 from molgen.chem.molgraph import MolBatch, MolGraph
 from molgen.chem.records import BadRecordError, RecordError
@@ -212,8 +212,9 @@ class DatasetBuilder(ABC):
             return cached
         start = time.perf_counter()
         out.parent.mkdir(parents=True, exist_ok=True)
-        staging = make_temp_dir(out)
+        staging = temp_sibling(out)  # made inside the try: a signal as it appears leaves nothing
         try:
+            staging.mkdir()
             with naming(out):
                 report = self._write_all(staging, strict, workers, progress)
                 report.path = str(out)

@@ -19,7 +19,7 @@ from rdkit import Chem
 from molgen.errors import MolgenInputError
 from molgen.eval.group import counts_of
 from molgen.eval.runner import EvaluationResult
-from molgen.safe_write import atomic_path, make_temp_dir, naming, remove_stale_temps, replace_dir
+from molgen.safe_write import atomic_path, naming, remove_stale_temps, replace_dir, temp_sibling
 
 #: Columns written first in the per-molecule CSV.
 LEAD_COLUMNS = ("record", "name")
@@ -109,8 +109,9 @@ def write_outputs(result: EvaluationResult, mols: list[Chem.Mol], out_dir: str |
     check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out.parent, glob.escape(out.name))  # left by a run killed with -9 (a live run's stay)
-    staging = make_temp_dir(out)
+    staging = temp_sibling(out)  # made inside the try: a signal as it appears leaves nothing
     try:
+        staging.mkdir()
         with naming(out):
             staging.chmod(0o755)  # mkdtemp creates 0700; a report folder should be readable like any other
             (staging / "metrics.json").write_text(json.dumps(metrics_document(result), indent=2), encoding="utf-8")
