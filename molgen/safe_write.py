@@ -35,14 +35,6 @@ def temp_sibling(path: Path, tag: str = "tmp") -> Path:
     return path.with_name(f".{path.name}.{tag}-{owner_tag()}-{uuid.uuid4().hex[:8]}")
 
 
-def make_temp_dir(path: Path, tag: str = "tmp") -> Path:
-    """Create and return an empty temporary folder next to ``path`` (see :func:`temp_sibling`)."""
-    tmp = temp_sibling(path, tag)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    tmp.mkdir()
-    return tmp
-
-
 def owner_alive(owner: str) -> bool:
     """Whether the process ``<pid>@<host>`` may still run (a process of another host always may)."""
     pid_text, _, host = owner.partition("@")

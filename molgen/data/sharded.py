@@ -31,7 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from molgen.safe_write import make_temp_dir, naming, remove_stale_temps, write_text_atomic
+from molgen.safe_write import naming, remove_stale_temps, temp_sibling, write_text_atomic
 from molgen.chem.molgraph import MolGraph
 from molgen.chem.records import RecordError
 from molgen.data.store import StoreWriter, merge_stores
@@ -69,11 +69,14 @@ ShardFn = Callable[[Any], Iterator[tuple[str, MolGraph] | RecordError]]
 def process_shard(fn: ShardFn, shard: Shard, shard_root: Path, stores: dict[str, tuple[str, ...]]) -> ShardReport:
     """Run ``fn`` on one shard and atomically publish ``shard_root/<key>/`` (stores + manifest)."""
     final = shard_root / shard.key
-    tmp = make_temp_dir(shard_root / shard.key)
+    tmp = temp_sibling(shard_root / shard.key)  # made inside the try: a signal as it appears leaves nothing
     report = ShardReport(key=shard.key, counts=dict.fromkeys(stores, 0))
-    writers = {name: StoreWriter(tmp / name, features=feats, chunk_atoms=SHARD_CHUNK_ATOMS)
-               for name, feats in stores.items()}
+    writers: dict[str, StoreWriter] = {}
     try:
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        for name, feats in stores.items():
+            writers[name] = StoreWriter(tmp / name, features=feats, chunk_atoms=SHARD_CHUNK_ATOMS)
         with naming(final):
             for item in fn(shard.payload):
                 if isinstance(item, RecordError):
