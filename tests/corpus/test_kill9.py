@@ -38,6 +38,18 @@ def kill_when(args: list[str], ready: Callable[[], bool], timeout: float = 120, 
     assert proc.returncode == -9
 
 
+def dock_score_job(tmp_path: Path, shared_data: Path, copies: int = 40) -> tuple[list[str], Path]:
+    """``molgen dock`` arguments scoring ``copies`` of the 1iep crystal ligand on one worker, and its --out."""
+    example = shared_data / "docking" / "vina_1iep"
+    ligand = (example / "1iep_ligand.sdf").read_text()
+    ligands = tmp_path / "ligands.sdf"
+    ligands.write_text((ligand if ligand.rstrip().endswith("$$$$") else ligand.rstrip() + "\n$$$$\n") * copies)
+    out = tmp_path / "dock"
+    args = ["dock", str(ligands), "--receptor", str(example / "1iep_receptorH.pdb"), "--mode", "score",
+            "--box-file", str(example / "1iep_receptor.box.txt"), "--workers", "1", "--quiet", "--out", str(out)]
+    return args, out
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -93,13 +105,7 @@ def test_evaluate_killed_while_writing_keeps_the_previous_report(tmp_path: Path)
 @pytest.mark.slow  # about a minute on one CPU: 40 score-only Vina runs, killed after the first flush
 def test_dock_killed_mid_run_resumes_to_the_uninterrupted_result(tmp_path: Path, shared_data: Path) -> None:
     pytest.importorskip("vina")
-    example = shared_data / "docking" / "vina_1iep"
-    ligand = (example / "1iep_ligand.sdf").read_text()
-    ligands = tmp_path / "ligands.sdf"
-    ligands.write_text((ligand if ligand.rstrip().endswith("$$$$") else ligand.rstrip() + "\n$$$$\n") * 40)
-    out = tmp_path / "dock"
-    args = ["dock", str(ligands), "--receptor", str(example / "1iep_receptorH.pdb"), "--mode", "score",
-            "--box-file", str(example / "1iep_receptor.box.txt"), "--workers", "1", "--quiet", "--out", str(out)]
+    args, out = dock_score_job(tmp_path, shared_data)
     env = {**ENV, "MOLGEN_CACHE": str(tmp_path / "cache")}
     csv = out / "docking.csv"
     kill_when(args, lambda: csv.is_file() and len(csv.read_text().splitlines()) >= 2, timeout=240, env=env)

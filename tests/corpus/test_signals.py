@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from make_corpus import GOOD_RECORD
-from test_kill9 import ENV, ROOT, SHIPPED, molgen
+from test_kill9 import ENV, ROOT, SHIPPED, dock_score_job, molgen
 
 from molgen.errors import MolgenInputError
 from molgen.safe_write import is_stale, owner_lock, remove_stale_temps, temp_sibling
@@ -93,13 +93,7 @@ def test_evaluate_interrupted_leaves_no_report(tmp_path: Path) -> None:
 @pytest.mark.slow  # about 30 s: 40 score-only Vina runs (0.65 s each); the first ledger flush comes after 10 s
 def test_dock_interrupted_after_its_first_flush_keeps_whole_rows_and_resumes(tmp_path: Path, shared_data: Path) -> None:
     pytest.importorskip("vina")
-    example = shared_data / "docking" / "vina_1iep"
-    ligand = (example / "1iep_ligand.sdf").read_text()
-    ligands = tmp_path / "ligands.sdf"
-    ligands.write_text((ligand if ligand.rstrip().endswith("$$$$") else ligand.rstrip() + "\n$$$$\n") * 40)
-    out = tmp_path / "dock"
-    args = ["dock", str(ligands), "--receptor", str(example / "1iep_receptorH.pdb"), "--mode", "score",
-            "--box-file", str(example / "1iep_receptor.box.txt"), "--workers", "1", "--quiet", "--out", str(out)]
+    args, out = dock_score_job(tmp_path, shared_data)
     csv = out / "docking.csv"
     env = {**ENV, "MOLGEN_CACHE": str(tmp_path / "cache")}
     rc, err = signal_when(args, lambda: csv.is_file() and len(csv.read_text().splitlines()) >= 2, signal.SIGINT,
