@@ -49,7 +49,7 @@ def train_arm(args: argparse.Namespace) -> dict:
     from molgen.training.train import train
 
     out = Path(args.out) / args.arm
-    snapshots = sorted({m for m in (15.0, 30.0, 60.0, 120.0) if m < args.minutes} | {args.minutes})
+    snapshots = sorted({m for m in (15.0, 30.0, 60.0, 120.0, 240.0, 480.0) if m < args.minutes} | {args.minutes})
     config = load_config(ROOT / args.config, [
         f"dataset.root={args.root}", f"dataset.name={args.dataset}", f"trainer.output_dir={out}",
         f"optim.max_minutes={args.minutes}", f"trainer.snapshot_minutes={snapshots}", "optim.max_steps=10000000",
