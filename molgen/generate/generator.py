@@ -29,6 +29,7 @@ from molgen.diffusion.reverse import fixed_or_sampled_atoms, sample_batch, step_
 from molgen.errors import UnsafeFileError
 from molgen.generate.inpaint import FixedFragment, Inpainter, fragment_atom_counts
 from molgen.generate.options import SampleOptions
+from molgen.generate.placement import placement_for
 from molgen.generate.steering import SteeringRun
 from molgen.model import build_denoiser, build_diffusion
 from molgen.safe_load import CHECKPOINT_ERROR, load_checkpoint
@@ -84,7 +85,9 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
     option does).
 
     A pocket-conditioned model generates inside ``options.pocket``, in the receptor's frame, with sizes drawn
-    from the training pairs of similar pocket size unless ``atoms`` is given. A fragment is kept as atoms
+    from the training pairs of similar pocket size unless ``atoms`` is given. Any other model's molecules
+    are placed there, each in its best-fitting rigid pose (:mod:`molgen.generate.placement`; ``--guide fit``
+    steers towards molecules that fit), sizes drawn from its training data. A fragment is kept as atoms
     0..F-1 of every molecule (:mod:`molgen.generate.inpaint`); guidance, scores and filtering are
     :mod:`molgen.generate.steering`'s. Each molecule is named ``sample_<k>``, k its place in the job.
 
@@ -96,11 +99,13 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
     grid = step_schedule(diffusion.num_steps, o.jumps(model))  # [jumps + 1], T ... 0
     heavy = not diffusion.marginals.has_hydrogens
     pocket = None if o.pocket is None else o.pocket.graph
+    conditioned = pocket is not None and model.pocket_conditioned
+    placement = None if pocket is None or conditioned else placement_for(o.pocket)
     fragment = None
     if o.fragment is not None:
         fragment = FixedFragment.load(o.fragment, diffusion)
-    run = SteeringRun.build(o.guidance, diffusion.num_steps, heavy, o.pocket)
-    counts = _atom_counts(diffusion, o, fragment)  # [num]: molecule k has counts[k] atoms
+    run = SteeringRun.build(o.guidance, diffusion.num_steps, heavy, o.pocket, placement)
+    counts = _atom_counts(diffusion, o, fragment, conditioned)  # [num]: molecule k has counts[k] atoms
     # on the dense paths (every molecule of a batch padded to the largest) batches group similar sizes
     dense = getattr(model.denoiser, "path", "reference") != "reference"  # any nn.Module may denoise
     order = torch.argsort(counts, stable=True) if dense else torch.arange(len(counts))
@@ -115,7 +120,7 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
     out: list[MolGraph] = []
     for c, chunk in enumerate(chunks):
         generator = torch.Generator(device).manual_seed(o.seed * 1_000_003 + c)
-        context = None if pocket is None else PocketBatch.repeat(pocket, len(chunk))
+        context = PocketBatch.repeat(pocket, len(chunk)) if conditioned else None
         hooks, initial = run.hooks(c), None
         if fragment is not None:  # the fragment goes back in place first, then the guide scores and resamples
             inpainter = Inpainter(diffusion, fragment, o.fragment.resamplings)
@@ -129,7 +134,8 @@ def generate(model: MoleculeGenerator, options: SampleOptions) -> list[MolGraph]
         graphs = batch.to_graphs()
         for k, graph in enumerate(graphs, start=len(out)):
             graph.name, graph.props = f"sample_{int(order[k])}", dict(props)
-        run.score_chunk(graphs)
+        run.score_chunk(graphs)  # with a placement, each at its pose (remembered), which the next line takes
+        graphs = graphs if placement is None else [placement.placed(g) for g in graphs]
         out.extend(complete_hydrogens(g) if heavy and o.hydrogens else g for g in graphs)
     bar.close()
     return run.finish(out, torch.argsort(order).tolist())  # the job's order: sample_k (counts[k] atoms) at k
@@ -140,12 +146,12 @@ def _finished(done: int, num: int) -> str:
     return f"sampling {done}/{num} molecules"
 
 
-def _atom_counts(diffusion: MolecularDiffusion, options: SampleOptions, fragment: FixedFragment | None
-                 ) -> torch.Tensor:
-    """[num] molecule sizes: ``atoms``, else drawn from the training pairs of similar pocket size, else
-    from the training histogram; with a fragment of F atoms, every size is > F."""
+def _atom_counts(diffusion: MolecularDiffusion, options: SampleOptions, fragment: FixedFragment | None,
+                 conditioned: bool = False) -> torch.Tensor:
+    """[num] molecule sizes: ``atoms``, else (pocket-``conditioned``) drawn from the training pairs of similar
+    pocket size, else from the training histogram; with a fragment of F atoms, every size is > F."""
     num, atoms, sizes = options.num, options.atoms, torch.Generator().manual_seed(options.seed)
-    if options.pocket is not None and atoms is None:
+    if conditioned and atoms is None:
         counts = diffusion.marginals.sample_num_atoms_for_pocket(options.pocket.graph.num_atoms, num, sizes)
         counts = counts.clamp(min=1)
         return counts if fragment is None else counts.clamp(min=fragment.num_atoms + 1)

@@ -27,8 +27,9 @@ DEFAULT_STEPS = 100
 #: Molecules per batch when ``--batch-size`` is not given: on the dense path 256 samples 1,000 QM9 molecules
 #: 1.34x faster than 64 (fewer, larger operations per jump; bench/sample_paths.py, bench/RESULTS.md).
 DEFAULT_BATCH_SIZE = 256
-#: The built-in scorers (``--guide``, ``--score``): :data:`molgen.generate.scorers.SCORERS`.
-SCORER_NAMES = ("qed", "sa", "vina")
+#: The built-in scorers (``--guide``, ``--score``): :data:`molgen.generate.scorers.SCORERS`, and ``fit`` (a pocket
+#: placement's, :class:`molgen.generate.placement.FitScorer`).
+SCORER_NAMES = ("qed", "sa", "vina", "fit")
 #: Residues within this distance (A) of ``--center`` form the pocket.
 DEFAULT_CENTER_RADIUS = 10.0
 
@@ -100,19 +101,33 @@ class Fragment:
 
 @dataclass(frozen=True)
 class PocketContext:
-    """The pocket a pocket-conditioned model generates into: its ``graph`` (receptor frame) and the
-    ``receptor`` PDB it was cut from (needed by Vina scores; None for a pocket given as a graph only)."""
+    """The pocket molecules are generated into: its ``graph`` (receptor frame), the ``receptor`` PDB it was cut
+    from (needed by Vina scores; None for a pocket given as a graph only) and its ``center`` (x, y, z; the
+    reference ligand's heavy-atom centroid or ``--center``; None: the pocket atoms' centroid).
+
+    A pocket-conditioned model generates in it; any other model's molecules are placed in it, each in the
+    rigid pose that fits best (:mod:`molgen.generate.placement`)."""
 
     graph: MolGraph
     receptor: Path | None = None
+    center: tuple[float, float, float] | None = None
 
     @classmethod
     def from_pdb(cls, pdb: str | Path, ref_ligand: str | Path | None = None, center: Sequence[float] | None = None,
                  radius: float = DEFAULT_CENTER_RADIUS) -> PocketContext:
         """``--pocket PDB`` around ``--ref-ligand`` or ``--center`` (:func:`molgen.generate.pocket.pocket_from_pdb`)."""
-        from molgen.generate.pocket import pocket_from_pdb
+        from molgen.generate.pocket import pocket_from_pdb, reference_ligand_positions
 
-        return cls(pocket_from_pdb(pdb, ref_ligand, center, radius=radius), Path(pdb))
+        graph = pocket_from_pdb(pdb, ref_ligand, center, radius=radius)
+        middle = center if ref_ligand is None else reference_ligand_positions(ref_ligand).mean(0)
+        return cls(graph, Path(pdb), tuple(float(v) for v in middle))
+
+    @property
+    def middle(self) -> tuple[float, float, float]:
+        """``center``, else the pocket atoms' centroid."""
+        if self.center is not None:
+            return self.center
+        return tuple(float(v) for v in self.graph.pos.double().mean(0))
 
     @property
     def name(self) -> str:
@@ -152,17 +167,22 @@ class SampleOptions:
             object.__setattr__(self, "fragment", Fragment(self.fragment))
         if "vina" in self.guidance.scorer_names and (self.pocket is None or self.pocket.receptor is None):
             raise MolgenInputError("--guide/--score vina scores poses in a receptor: give --pocket PROTEIN.pdb")
+        if "fit" in self.guidance.scorer_names and self.pocket is None:
+            raise MolgenInputError("--guide/--score fit scores poses in a pocket: give --pocket PROTEIN.pdb")
 
     def jumps(self, model) -> int:
         """The number of reverse jumps for ``model`` (a :class:`~molgen.generate.generator.MoleculeGenerator`),
-        after the checks that need it: ``--steps`` within the trained T, a pocket exactly for a pocket model."""
+        after the checks that need it: ``--steps`` within the trained T, a pocket for a pocket model."""
         trained = model.diffusion.num_steps
         check_positive("--steps", self.steps, trained)  # the trained number of steps is the most
         if model.pocket_conditioned and self.pocket is None:
             raise MolgenInputError("this checkpoint is pocket-conditioned: give --pocket PROTEIN.pdb with "
                                    "--ref-ligand or --center")
-        if not model.pocket_conditioned and self.pocket is not None:
-            raise MolgenInputError("this checkpoint is not pocket-conditioned: --pocket needs a model trained on "
-                                   "pockets (e.g. configs/crossdocked.yaml)")
+        if not model.pocket_conditioned and self.pocket is not None and self.fragment is not None:
+            raise MolgenInputError("--fix with --pocket needs a pocket-conditioned checkpoint: this model's molecules "
+                                   "are placed in the pocket whole, which would move the fragment")
+        if model.pocket_conditioned and "fit" in self.guidance.scorer_names:
+            raise MolgenInputError("--guide/--score fit scores the placement of a model that never saw a pocket; "
+                                   "this checkpoint is pocket-conditioned (try --guide vina)")
         return min(DEFAULT_STEPS, trained) if self.steps is None else self.steps
 
