@@ -11,6 +11,14 @@ ligand's own scores as the baseline, and the time per pocket.
 
     python bench/pocket.py sample --ckpt checkpoints/crossdocked_pocket_cpu.ckpt --num 100 --steps 100
     python bench/pocket.py guide --ckpt ... --num 32 --steps 100 [--pockets 1iep,3rfm]
+    python bench/pocket.py prior --ckpt checkpoints/druglike_noh_gaunt_cpu.ckpt --num 100 --pockets 3rfm,4yhj,1iep \
+        [--baseline 1iep=DOCK_OUT/docking.csv,...]
+
+``prior``: a model that never saw a pocket (the drug-like one), its molecules placed in each pocket
+(:mod:`molgen.generate.placement`), plain and ``--guide fit``: valid & connected, the fraction of valid
+ligands inside the pocket (heavy-atom centroid within 4 A of the reference ligand's, no heavy atom within
+2 A of a receptor heavy atom), Vina score / min, beside MOSES molecules docked into the same box
+(``molgen dock`` outputs given by ``--baseline``: their mean Vina score).
 
 Each command prints, as its last line, one JSON object with its figures.
 """
@@ -61,18 +69,26 @@ def quality(graphs: list, receptor: Path, reference: Path) -> dict:
             "reference_vina_score": ref.get("vina_score_mean"), "reference_vina_min": ref.get("vina_min_mean")}
 
 
-def run_pocket(model, name: str, args: argparse.Namespace, guide: str | None = None) -> dict:
+def sample_pocket(model, name: str, args: argparse.Namespace, guide: str | None = None) -> tuple[list, float]:
+    """``args.num`` ligands of ``model`` in pocket ``name`` and the seconds they took."""
     pdb, ref = (SHARED / p for p in POCKETS[name])
     context = PocketContext.from_pdb(pdb, ref_ligand=ref)
-    pocket = context.graph
     start = time.perf_counter()
     graphs = model.sample(SampleOptions(num=args.num, steps=args.steps, seed=args.seed, batch_size=args.batch_size,
                                         pocket=context, guidance=Guidance(guide=guide, every=args.guide_every)))
-    seconds = time.perf_counter() - start
-    sizes = [g.num_atoms for g in graphs]
-    return {"pocket": name, "pocket_atoms": pocket.num_atoms, "num": args.num, "steps": args.steps,
-            "guide": guide, "sample_seconds": round(seconds, 1), "mean_atoms": round(statistics.mean(sizes), 1),
-            **quality(graphs, pdb, ref)}
+    return graphs, time.perf_counter() - start
+
+
+def run_pocket(model, name: str, args: argparse.Namespace, guide: str | None = None, graphs: list | None = None,
+               seconds: float | None = None) -> dict:
+    """The figures of ``graphs`` (default: :func:`sample_pocket`) in pocket ``name``."""
+    pdb, ref = (SHARED / p for p in POCKETS[name])
+    if graphs is None:
+        graphs, seconds = sample_pocket(model, name, args, guide)
+    sizes = [g.heavy_atoms().num_atoms for g in graphs]
+    return {"pocket": name, "pocket_atoms": PocketContext.from_pdb(pdb, ref_ligand=ref).graph.num_atoms,
+            "num": args.num, "steps": args.steps, "guide": guide, "sample_seconds": round(seconds, 1),
+            "mean_atoms": round(statistics.mean(sizes), 1), **quality(graphs, pdb, ref)}
 
 
 def sample(args: argparse.Namespace) -> dict:
@@ -112,20 +128,75 @@ def guide(args: argparse.Namespace) -> dict:
                                "guided_valid_connected": g.get("valid_and_connected")} for n, p, g in rows}}
 
 
+def inside(graphs: list, receptor: Path, reference: Path) -> dict:
+    """Of the valid & connected ligands: the fraction inside the pocket (centroid within 4 A of the reference
+    ligand's, no heavy atom within 2 A of a receptor heavy atom), and the median closest distance."""
+    import numpy as np
+
+    from molgen.data.pocket import parse_pdb
+    from molgen.generate.scorers import graph_to_mol
+
+    protein = parse_pdb(receptor, hetero=False, hydrogens=False).pos
+    centre = Chem.MolFromMolFile(str(reference)).GetConformer().GetPositions().mean(0)
+    closest, ok = [], 0
+    for graph in graphs:
+        if graph_to_mol(graph, implicit_hydrogens=False) is None:
+            continue
+        heavy = graph.heavy_atoms().pos.double().numpy()
+        near = float(np.linalg.norm(heavy[:, None] - protein[None], axis=-1).min())
+        closest.append(near)
+        ok += near >= 2.0 and float(np.linalg.norm(heavy.mean(0) - centre)) <= 4.0
+    return {"inside_fraction": round(ok / len(closest), 3) if closest else None,
+            "closest_median": round(statistics.median(closest), 2) if closest else None}
+
+
+def baseline_scores(spec: str) -> dict[str, dict]:
+    """``name=docking.csv,...`` -> per pocket the mean and n of the docked molecules' Vina scores."""
+    import csv
+
+    out = {}
+    for item in filter(None, spec.split(",")):
+        name, path = item.split("=", 1)
+        with open(path, newline="") as handle:
+            scores = [float(r["vina_score"]) for r in csv.DictReader(handle) if r["status"] == "ok"]
+        out[name] = {"moses_docked_mean": round(statistics.mean(scores), 3) if scores else None, "moses_n": len(scores)}
+    return out
+
+
+def prior(args: argparse.Namespace) -> dict:
+    """The drug-like prior placed in pockets it never saw: plain and ``--guide fit``, beside docked MOSES."""
+    model, base = load(args.ckpt), baseline_scores(args.baseline)
+    per = {}
+    for name in args.pockets.split(","):
+        pdb, ref = (SHARED / p for p in POCKETS[name])
+        for guide in (None, "fit"):
+            graphs, seconds = sample_pocket(model, name, args, guide)
+            row = run_pocket(model, name, args, guide, graphs, seconds)
+            row.update(inside(graphs, pdb, ref), **base.get(name, {}))
+            print(json.dumps(row))
+            per[f"{name}/{guide or 'plain'}"] = {k: row.get(k) for k in (
+                "valid_and_connected", "uniqueness", "inside_fraction", "vina_score_mean", "vina_min_mean",
+                "moses_docked_mean", "reference_vina_score", "sample_seconds")}
+    return {"benchmark": "pocket/prior", "checkpoint": args.ckpt, "num": args.num, "steps": args.steps,
+            "per_pocket": per}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["sample", "guide"])
+    parser.add_argument("command", choices=["sample", "guide", "prior"])
     parser.add_argument("--ckpt", default=str(ROOT / "checkpoints" / "crossdocked_pocket_cpu.ckpt"))
     parser.add_argument("--num", type=int, default=100)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--pockets", default=",".join(POCKETS))
-    parser.add_argument("--guide-every", type=int, default=10, help="guide every k-th jump (guide command)")
+    parser.add_argument("--guide-every", type=int, default=10, help="guide every k-th jump (guide, prior)")
+    parser.add_argument("--baseline", default="", help="prior: name=docking.csv,... of MOSES molecules docked "
+                        "into each pocket's box by molgen dock")
     args = parser.parse_args()
     if not SHARED.is_dir():
         raise SystemExit(f"the shared samples are needed: {SHARED} not found")
-    result = sample(args) if args.command == "sample" else guide(args)
+    result = {"sample": sample, "guide": guide, "prior": prior}[args.command](args)
     print(json.dumps(result))
 
 

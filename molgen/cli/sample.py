@@ -1,7 +1,9 @@
 """``molgen sample --ckpt CKPT --num 1000 --out samples.sdf ...``: flags -> one ``SampleOptions`` -> ``generate``.
 
-Pocket-conditioned checkpoints: ``--pocket PROTEIN.pdb (--ref-ligand LIG.sdf | --center X Y Z)``
-writes ligands in the receptor's frame, ready for ``molgen dock --mode score``. Every value is
+``--pocket PROTEIN.pdb (--ref-ligand LIG.sdf | --center X Y Z)`` writes ligands in the receptor's frame,
+ready for ``molgen dock``: a pocket-conditioned checkpoint generates them there; any other (e.g. the
+drug-like model) has each molecule placed in its best-fitting pose, steered away from clashes while it
+is sampled, and ``--guide fit`` keeps the molecules that fit (:mod:`molgen.generate.placement`). Every value is
 checked by :class:`molgen.generate.options.SampleOptions` before the checkpoint is read.
 """
 
@@ -26,7 +28,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"molecules sampled together (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    pocket = p.add_argument_group("pocket-conditioned models")
+    pocket = p.add_argument_group("pockets (a pocket-conditioned model generates in it; any other model's "
+                                  "molecules are placed in it and steered away from clashes; --guide fit)")
     pocket.add_argument("--pocket", metavar="PROTEIN.pdb", help="receptor PDB to generate ligands into")
     pocket.add_argument("--ref-ligand", metavar="LIG.sdf", help="pocket = residues within 7 A of this ligand")
     pocket.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"),
@@ -39,12 +42,13 @@ def parser() -> argparse.ArgumentParser:
     fix.add_argument("--resamplings", type=int, default=10, help="RePaint passes per reverse jump with --fix "
                      "(default 10; cost grows with it, quality too)")
     steer = p.add_argument_group("guidance, scores and filtering")
-    steer.add_argument("--guide", metavar="qed|sa|vina", help="importance-sampling guidance by this score "
-                       "(vina: Vina score-only in the --pocket receptor)")
+    steer.add_argument("--guide", metavar="qed|sa|vina|fit", help="importance-sampling guidance by this score "
+                       "(vina: Vina score-only in the --pocket receptor; fit: how well a placed molecule fits the "
+                       "--pocket, for models that never saw one)")
     steer.add_argument("--guide-temperature", type=float, default=None,
-                       help="guidance temperature in score units (default: qed/sa 0.05, vina 1 kcal/mol)")
+                       help="guidance temperature in score units (default: qed/sa 0.05, vina 1 kcal/mol, fit 2)")
     steer.add_argument("--guide-every", type=int, default=10, help="guide every k-th reverse jump (default 10)")
-    steer.add_argument("--score", metavar="qed|sa|vina", help="write this score as SD property score_<name> "
+    steer.add_argument("--score", metavar="qed|sa|vina|fit", help="write this score as SD property score_<name> "
                        "(default: the --guide score)")
     steer.add_argument("--keep-top", type=float, metavar="F", help="write only the best fraction F by the score")
     p.add_argument("--relax", choices=("none", "h", "mmff"), default="none",

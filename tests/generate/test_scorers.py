@@ -88,7 +88,8 @@ def test_registry_builds_scorers_and_names_bad_requests():
     from molgen.generate.options import SCORER_NAMES
 
     assert SCORERS == {"qed": QEDScorer, "sa": SAScorer, "vina": VinaScorer}
-    assert tuple(SCORERS) == SCORER_NAMES  # the names the options check are the scorers that exist
+    # the names the options check are the scorers that exist: the registry's, and fit (a placement's own)
+    assert (*SCORERS, "fit") == SCORER_NAMES
     scorer = build_scorer("qed")
     assert isinstance(scorer, QEDScorer) and isinstance(scorer, MoleculeScorer)
     assert build_scorer("sa", implicit_hydrogens=False).implicit_hydrogens is False
