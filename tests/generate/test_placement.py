@@ -138,3 +138,21 @@ def test_fit_needs_a_pocket() -> None:
         SampleOptions(num=2, guidance=Guidance(guide="fit"))
     pocket = PocketContext(_chain(3), center=(0.0, 0.0, 0.0))
     assert SampleOptions(num=2, pocket=pocket, guidance=Guidance(guide="fit")).pocket.middle == (0.0, 0.0, 0.0)
+
+
+def test_which_models_take_a_pocket_and_how() -> None:
+    from types import SimpleNamespace
+
+    from molgen.errors import MolgenInputError
+
+    pocket = PocketContext(_chain(3))
+    unconditional = SimpleNamespace(diffusion=SimpleNamespace(num_steps=500), pocket_conditioned=False)
+    conditioned = SimpleNamespace(diffusion=SimpleNamespace(num_steps=500), pocket_conditioned=True)
+    assert SampleOptions(num=2, pocket=pocket).jumps(unconditional) == 100  # placed in the pocket
+    assert SampleOptions(num=2, pocket=pocket, guidance=Guidance(guide="fit")).jumps(unconditional) == 100
+    with pytest.raises(MolgenInputError, match="fit scores the placement.*pocket-conditioned"):
+        SampleOptions(num=2, pocket=pocket, guidance=Guidance(guide="fit")).jumps(conditioned)
+    with pytest.raises(MolgenInputError, match="--fix with --pocket needs a pocket-conditioned"):
+        SampleOptions(num=2, pocket=pocket, fragment=_chain(2)).jumps(unconditional)
+    with pytest.raises(MolgenInputError, match="pocket-conditioned: give --pocket"):
+        SampleOptions(num=2).jumps(conditioned)
