@@ -156,3 +156,19 @@ def test_which_models_take_a_pocket_and_how() -> None:
         SampleOptions(num=2, pocket=pocket, fragment=_chain(2)).jumps(unconditional)
     with pytest.raises(MolgenInputError, match="pocket-conditioned: give --pocket"):
         SampleOptions(num=2).jumps(conditioned)
+
+
+def test_other_scores_see_each_molecule_at_its_pose(placement: PocketPlacement) -> None:
+    from molgen.generate.placement import PlacedScorer
+
+    class Centroid:
+        name, temperature = "centroid", 3.0
+
+        def score(self, graphs):
+            return np.array([float(g.pos.double().mean(0)[0]) for g in graphs])
+
+    graph = _chain(6)
+    scorer = PlacedScorer(Centroid(), placement)
+    assert (scorer.name, scorer.temperature) == ("centroid", 3.0)
+    placed_x = float(placement.placed(graph).pos.double().mean(0)[0])
+    assert scorer.score([graph])[0] == pytest.approx(placed_x) and abs(placed_x - CENTRE[0]) <= 2.0 + 1e-6
