@@ -33,13 +33,22 @@ HYDROGEN_RULE = _hydrogen_rule()
 
 
 def sanitized_copy(mol: Chem.Mol) -> Chem.Mol | None:
-    """A sanitised copy of ``mol``, or ``None`` when RDKit sanitisation fails (``mol`` is not changed)."""
+    """A sanitised copy of ``mol``, or ``None`` when RDKit sanitisation fails (``mol`` is not changed).
+
+    An aromatic bond outside every ring also fails: RDKit sanitises one read from a file (bond type 4
+    between atoms that are not flagged aromatic), but built from a graph the same molecule fails
+    kekulisation ("non-ring atom marked aromatic"), so a molecule is judged alike however it arrives.
+    """
     copy = Chem.Mol(mol)
     with rdBase.BlockLogs():
         try:
             Chem.SanitizeMol(copy)
         except (ValueError, RuntimeError):  # RDKit raises MolSanitizeException subclasses of ValueError
             return None
+    aromatic = Chem.BondType.AROMATIC
+    if any((bond.GetBondType() == aromatic or bond.GetIsAromatic()) and not bond.IsInRing()
+           for bond in copy.GetBonds()):
+        return None
     return copy
 
 
