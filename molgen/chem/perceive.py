@@ -84,6 +84,11 @@ def _canonical_or_none(smiles: str) -> str | None:
     return None if ref is None else Chem.MolToSmiles(ref, isomericSmiles=False)
 
 
+#: The SD property marking a record whose bond orders and charges were re-derived from its hydrogens.
+REDERIVED = "molgen_bond_orders"
+REDERIVED_NOTE = "bond orders and charges fit the explicit hydrogens"
+
+
 def hydrogen_consistent_bond_orders(mol: Chem.Mol) -> Chem.Mol | None:
     """Bond orders and formal charges re-derived so that the record's explicit hydrogens are all it has.
 

@@ -42,7 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from molgen.safe_write import atomic_path
 from molgen.chem.featurize import FeaturizeError, featurize_mol
 from molgen.chem.molgraph import MolGraph
-from molgen.chem.perceive import hydrogen_consistent_bond_orders
+from molgen.chem.perceive import REDERIVED, REDERIVED_NOTE, hydrogen_consistent_bond_orders
 from molgen.chem.records import RecordError
 from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
 from molgen.chem.vocab import VocabularyError, element_index
@@ -53,7 +53,6 @@ from molgen.data.template import ProcessReport, RawRecord, processed_dir
 from molgen.errors import MolgenInputError, check_regular_file
 
 DEFAULT_FRACTIONS = {"train": 0.9, "val": 0.05, "test": 0.05}
-REDERIVED = "molgen_bond_orders"  # the SD property marking a record whose bond orders were re-derived
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -140,7 +139,7 @@ class CustomSDF(ShardedBuilder):
         props = parse_sdf_tags(record.payload)
         fixed = hydrogen_consistent_bond_orders(mol)
         if fixed is not None:  # the file's charges/radicals/bond orders contradicted its own explicit hydrogens
-            mol, props = fixed, {**props, REDERIVED: "bond orders and charges fit the explicit hydrogens"}
+            mol, props = fixed, {**props, REDERIVED: REDERIVED_NOTE}
         try:
             # a heavy-atom dataset derives the hydrogens RDKit implies, as a heavy-atom model does when writing
             graph = featurize_mol(mol, name=title or f"{Path(record.file).name}:{record.index}", props=props,

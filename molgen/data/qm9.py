@@ -3,9 +3,11 @@
 Sources (``prepare_qm9(source=...)``, ``molgen data qm9 --source``):
 
 * ``tg``: torch_geometric's raw layout, ``gdb9.sdf`` + ``gdb9.sdf.csv`` + ``uncharacterized.txt``.
-  Bonds and charges are the SDF's own; records RDKit cannot sanitise, or that
-  leave hydrogens implicit (a handful of records in gdb9.sdf carry wrong charges
-  or missing H), are dropped and counted.
+  Bonds and charges are the SDF's own, except where they contradict the record's
+  explicit hydrogens (a handful of records in gdb9.sdf carry wrong charges or
+  radicals): those are re-derived from the hydrogens and marked ``molgen_bond_orders``
+  (:func:`molgen.chem.perceive.hydrogen_consistent_bond_orders`, as ``molgen data custom``
+  does); records RDKit still cannot sanitise are dropped and counted.
 * ``xyz``: the official ``dsgdb9nsd.xyz.tar.bz2`` (+ ``uncharacterized.txt``), read
   member by member from the compressed tarball without extracting it. Bonds
   and formal charges are perceived from the coordinates
@@ -38,7 +40,7 @@ import numpy as np
 
 from molgen.chem.featurize import featurize_mol
 from molgen.chem.molgraph import MolGraph
-from molgen.chem.perceive import perceive_bonds
+from molgen.chem.perceive import REDERIVED, perceive_bonds
 from molgen.chem.records import RecordError
 from molgen.chem.sdf import graph_from_sdf_block
 from molgen.chem.sdf_records import iter_sdf_blocks
@@ -170,8 +172,9 @@ class QM9TGBuilder(_QM9Builder):
 
     def convert(self, record: RawRecord) -> MolGraph | RecordError:
         block, gdb_id, props = record.payload
-        graph = graph_from_sdf_block(block, record.file, record.index, kekulize=self.kekulize)
-        graph.props = {"gdb_id": gdb_id, **props}
+        graph = graph_from_sdf_block(block, record.file, record.index, rederive=True, kekulize=self.kekulize)
+        kept = {k: v for k, v in graph.props.items() if k == REDERIVED}
+        graph.props = {"gdb_id": gdb_id, **props, **kept}
         return self.finish(graph)
 
 

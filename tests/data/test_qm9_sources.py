@@ -24,9 +24,9 @@ from molgen.data.qm9 import (
     prepare_qm9,
 )
 from molgen.data.qm9_raw import QM9FormatError, qm9pack_indices
+from molgen.chem.perceive import REDERIVED
 from molgen.data.template import ProcessedDataset
 
-IMPLICIT_H = "molecule has implicit hydrogens; hydrogens must be explicit atoms (or add_hs=True)"
 
 
 @pytest.fixture
@@ -42,13 +42,17 @@ def tg_raw(shared_data, tmp_path):
 
 def test_tg_layout_first100(tg_raw, tmp_path):
     report = QM9TGBuilder(tg_raw).process(tmp_path / "data", progress=False, log=None)
-    # gdb 58, 61 and 80 are uncharacterized (skipped, as torch_geometric does); 4 records leave H implicit
-    assert report.total_kept == 93
-    assert report.dropped == {IMPLICIT_H: 4}
-    assert [e["index"] for e in report.errors] == [23, 44, 75, 88]
+    # gdb 58, 61 and 80 are uncharacterized (skipped, as torch_geometric does); the records whose charges or
+    # radicals contradict their own hydrogens are re-derived from them (as `molgen data custom` does), not dropped
+    assert report.total_kept == 97
+    assert report.dropped == {} and report.errors == []
     graphs = {g.name: g for split in ("train", "val", "test")
               for g in ProcessedDataset(tmp_path / "data", "qm9", split)}
-    assert len(graphs) == 93 and "gdb_58" not in graphs
+    assert len(graphs) == 97 and "gdb_58" not in graphs
+    rederived = {name: g.smiles for name, g in graphs.items() if REDERIVED in g.props}
+    assert rederived == {"gdb_23": "C#CC#C", "gdb_24": "C#CC#N", "gdb_45": "CN1CC1", "gdb_76": "COC(C)=N",
+                         "gdb_89": "N=C1CCO1"}, rederived
+    assert graphs["gdb_24"].num_atoms == 5 and int(graphs["gdb_24"].charges.abs().sum()) == 0
     assert graphs["gdb_1"].props["u0"] == -40.47893 and graphs["gdb_1"].props["A"] == 157.7118
     assert graphs["gdb_2"].props["mu"] == 1.6256 and graphs["gdb_2"].props["gdb_id"] == 2
     assert graphs["gdb_3"].num_atoms == 3 and graphs["gdb_3"].smiles == "O"
@@ -86,7 +90,7 @@ def test_tg_strict_mode_stops_at_a_bad_sdf_record_and_leaves_nothing(tg_raw, tmp
         builder.process(tmp_path / "data", strict=True, progress=False, log=None)
     assert list((tmp_path / "data" / "processed").iterdir()) == []
     report = builder.process(tmp_path / "data", progress=False, log=None)
-    assert report.dropped == {IMPLICIT_H: 4, "unknown element symbol": 1} and report.total_kept == 92
+    assert report.dropped == {"unknown element symbol": 1} and report.total_kept == 96
 
 
 def test_xyz_tarball_streams_perceives_and_cross_checks(shared_data, tmp_path):
@@ -158,7 +162,7 @@ def test_cli_runs_and_reports_errors(tg_raw, tmp_path, capsys):
     root = tmp_path / "data"
     argv = ["qm9", "--source", "tg", "--raw-dir", str(tg_raw), "--root", str(root), "--no-progress"]
     assert data_main(argv) == 0
-    assert "qm9: kept 93" in capsys.readouterr().out
+    assert "qm9: kept 97" in capsys.readouterr().out
     assert data_main(argv) == 0 and "cached" in capsys.readouterr().out
     (tg_raw / "gdb9.sdf.csv").write_text("id,A\n")
     assert data_main([*argv, "--force"]) == 2
@@ -172,7 +176,7 @@ def test_qm9_bonds_are_kekule_by_default_and_aromatic_on_request(tg_raw, tmp_pat
     """EQGAT-diff reads QM9 unsanitised (Kekulé bonds); molgen's default matches it, --aromatic keeps class 4."""
     kekule = QM9TGBuilder(tg_raw).process(tmp_path / "k", progress=False, log=None)
     aromatic = QM9TGBuilder(tg_raw, kekulize=False).process(tmp_path / "a", progress=False, log=None)
-    assert kekule.total_kept == aromatic.total_kept == 93
+    assert kekule.total_kept == aromatic.total_kept == 97
 
     def bond_classes(root):
         return Counter(c for split in ("train", "val", "test")
@@ -188,10 +192,10 @@ def test_qm9_bonds_are_kekule_by_default_and_aromatic_on_request(tg_raw, tmp_pat
 
 def test_remove_hs_writes_heavy_atom_qm9_as_its_own_dataset(tg_raw, tmp_path):
     report = QM9TGBuilder(tg_raw, remove_hs=True).process(tmp_path / "data", progress=False, log=None)
-    assert report.total_kept == 93 and report.name == "qm9_noh"
+    assert report.total_kept == 97 and report.name == "qm9_noh"
     full = {g.name: g for g in QM9TGBuilder(tg_raw).iter_records() if hasattr(g, "atom_types")}
     heavy = [g for split in ("train", "val", "test") for g in ProcessedDataset(tmp_path / "data", "qm9_noh", split)]
-    assert len(heavy) == 93
+    assert len(heavy) == 97
     assert all(0 not in g.atom_types.tolist() for g in heavy)  # no H (index 0) anywhere
     assert all(g.num_atoms == int((full[g.name].atom_types != 0).sum()) for g in heavy)
     stats = ProcessedDataset(tmp_path / "data", "qm9_noh", "train").statistics
@@ -203,9 +207,8 @@ def test_remove_hs_writes_heavy_atom_qm9_as_its_own_dataset(tg_raw, tmp_path):
     mols = processed_dataset_molecules("qm9_noh", tmp_path / "data")
     closed_shell = 0
     for graph, mol in zip(train, mols, strict=True):
-        Chem.SanitizeMol(mol)
-        if "[CH]" not in graph.smiles:  # gdb_23's record is a biradical in gdb9.sdf itself
-            closed_shell += 1
-            assert canonical_smiles(mol) == graph.smiles
-            assert sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms()) == 0
-    assert closed_shell >= len(mols) - 1
+        Chem.SanitizeMol(mol)  # gdb_23, a biradical as gdb9.sdf writes it, is re-derived from its hydrogens
+        closed_shell += 1
+        assert canonical_smiles(mol) == graph.smiles
+        assert sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms()) == 0
+    assert closed_shell == len(mols)

@@ -100,7 +100,10 @@ def test_reference_qm9_is_the_processed_training_split(shared_data, tmp_path):
         clean = sanitized_copy(mol)
         if clean is not None:
             smiles_by_name[name] = canonical_smiles(clean)
-    train_smiles = {s for n, s in smiles_by_name.items() if n in train_names}
+    # the reference holds the processed molecules: the five records whose charges or radicals contradict their
+    # own hydrogens (gdb_23, 24, 45, 76, 89) are stored re-derived, so as read here they are novel against it
+    train_smiles = {train[i].smiles for i in range(len(train))}
+    assert train_smiles != {s for n, s in smiles_by_name.items() if n in train_names}
     unique = set(smiles_by_name.values())
     assert 0 < len(train_names) < len(read.mols)
     assert out["validity/novelty"] == pytest.approx(len(unique - train_smiles) / len(unique))
