@@ -86,7 +86,15 @@ def _canonical_or_none(smiles: str) -> str | None:
 
 #: The SD property marking a record whose bond orders and charges were re-derived from its hydrogens.
 REDERIVED = "molgen_bond_orders"
-REDERIVED_NOTE = "bond orders and charges fit the explicit hydrogens"
+
+
+def consistent_record(mol: Chem.Mol, props: dict) -> tuple[Chem.Mol, dict]:
+    """A read record as its explicit hydrogens say: :func:`hydrogen_consistent_bond_orders` of ``mol`` with
+    :data:`REDERIVED` added to ``props`` where that re-derived it, else ``(mol, props)`` unchanged."""
+    fixed = hydrogen_consistent_bond_orders(mol)
+    if fixed is None:
+        return mol, props
+    return fixed, {**props, REDERIVED: "bond orders and charges fit the explicit hydrogens"}
 
 
 def hydrogen_consistent_bond_orders(mol: Chem.Mol) -> Chem.Mol | None:

@@ -27,7 +27,7 @@ from rdkit import Chem
 from molgen.chem.diagnose import RDKIT_MAX_DEGREE
 from molgen.chem.featurize import FeaturizeError, featurize_mol, reconstruct_mol
 from molgen.chem.molgraph import MolGraph
-from molgen.chem.perceive import REDERIVED, REDERIVED_NOTE, hydrogen_consistent_bond_orders
+from molgen.chem.perceive import consistent_record
 from molgen.chem.records import BadRecordError, RecordError
 from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
 from molgen.chem.vocab import ATOM_TYPES, VocabularyError
@@ -53,8 +53,8 @@ def graph_from_sdf_block(block: str, file: str, index: int, *, rederive: bool = 
     marked by the ``molgen_bond_orders`` property."""
     mol = mol_from_sdf_block(block, file, index, vocabulary=True)
     props = parse_sdf_tags(block)
-    if rederive and (fixed := hydrogen_consistent_bond_orders(mol)) is not None:
-        mol, props = fixed, {**props, REDERIVED: REDERIVED_NOTE}
+    if rederive:
+        mol, props = consistent_record(mol, props)
     try:
         return featurize_mol(mol, props=props, **featurize_kw)
     except VocabularyError as exc:

@@ -42,7 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from molgen.safe_write import atomic_path
 from molgen.chem.featurize import FeaturizeError, featurize_mol
 from molgen.chem.molgraph import MolGraph
-from molgen.chem.perceive import REDERIVED, REDERIVED_NOTE, hydrogen_consistent_bond_orders
+from molgen.chem.perceive import consistent_record
 from molgen.chem.records import RecordError
 from molgen.chem.sdf_records import iter_sdf_blocks, mol_from_sdf_block, parse_sdf_tags
 from molgen.chem.vocab import VocabularyError, element_index
@@ -136,10 +136,8 @@ class CustomSDF(ShardedBuilder):
             return RecordError(record.file, record.index, reason, detail)
 
         mol = mol_from_sdf_block(record.payload, record.file, record.index)
-        props = parse_sdf_tags(record.payload)
-        fixed = hydrogen_consistent_bond_orders(mol)
-        if fixed is not None:  # the file's charges/radicals/bond orders contradicted its own explicit hydrogens
-            mol, props = fixed, {**props, REDERIVED: REDERIVED_NOTE}
+        # where the file's charges/radicals/bond orders contradict its own explicit hydrogens, re-derived
+        mol, props = consistent_record(mol, parse_sdf_tags(record.payload))
         try:
             # a heavy-atom dataset derives the hydrogens RDKit implies, as a heavy-atom model does when writing
             graph = featurize_mol(mol, name=title or f"{Path(record.file).name}:{record.index}", props=props,

@@ -173,8 +173,8 @@ class QM9TGBuilder(_QM9Builder):
     def convert(self, record: RawRecord) -> MolGraph | RecordError:
         block, gdb_id, props = record.payload
         graph = graph_from_sdf_block(block, record.file, record.index, rederive=True, kekulize=self.kekulize)
-        kept = {k: v for k, v in graph.props.items() if k == REDERIVED}
-        graph.props = {"gdb_id": gdb_id, **props, **kept}
+        marked = {REDERIVED: graph.props[REDERIVED]} if REDERIVED in graph.props else {}
+        graph.props = {"gdb_id": gdb_id, **props, **marked}
         return self.finish(graph)
 
 

@@ -10,7 +10,8 @@ from rdkit import Chem
 from molgen.chem.featurize import reconstruct_mol
 from molgen.chem.sanitize import canonical_smiles
 from molgen.cli import main
-from molgen.data.custom import REDERIVED, build_custom
+from molgen.chem.perceive import REDERIVED
+from molgen.data.custom import build_custom
 from molgen.data.store import MolStore
 from molgen.data.template import processed_dir
 
