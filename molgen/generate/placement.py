@@ -96,16 +96,6 @@ def atom_energy(dist: torch.Tensor) -> torch.Tensor:
     return clash - W_CONTACT * contact + W_OUT * out
 
 
-@dataclass(frozen=True)
-class Pose:
-    """A molecule's placed heavy atoms ``pos`` [n, 3] (receptor frame), its fit ``energy`` and the smallest
-    distance (A) from one of its heavy atoms to a pocket heavy atom, ``min_distance``."""
-
-    pos: np.ndarray
-    energy: float
-    min_distance: float
-
-
 class PocketPlacement:
     """Best rigid poses of molecules in one pocket (module docstring): :meth:`place`, :meth:`placed`."""
 
@@ -162,17 +152,20 @@ class PocketPlacement:
             gradient = torch.autograd.grad(energy, x)[0].numpy() if grad else None
         return float(energy), float(dist.min()), gradient
 
-    def place(self, pos: np.ndarray) -> Pose:
-        """The best pose of a molecule's heavy atoms ``pos`` [n, 3] (any frame) in the pocket."""
-        centred = np.asarray(pos, dtype=np.float64) - np.asarray(pos, dtype=np.float64).mean(0)  # [n, 3]
+    def place(self, pos: np.ndarray) -> Motion:
+        """The rigid motion taking a molecule's heavy atoms ``pos`` [n, 3] (any frame) to their best pose in the
+        pocket (Kabsch from the centred atoms to the pose found), with that pose's fit."""
+        pos = np.asarray(pos, dtype=np.float64)
+        centred = pos - pos.mean(0)  # [n, 3]
         turned = np.einsum("kij,nj->kni", self.rotations, centred)  # [K, n, 3]
         poses = turned[:, None] + (self.center + self.offsets)[None, :, None]  # [K, D, n, 3]
         coarse = self.grid_energy(poses, nearest=True).sum(-1)  # [K, D]
         best = np.argsort(coarse, axis=None, kind="stable")[: self.refine]
-        starts = poses.reshape(-1, *centred.shape)[best]  # [S, n, 3]
-        pose = self._refine(starts)
+        pose = self._refine(poses.reshape(-1, *centred.shape)[best])  # [n, 3]
         energy, nearest, _ = self.exact(pose)
-        return Pose(pose, energy, nearest)
+        u, _, vt = np.linalg.svd(centred.T @ (pose - pose.mean(0)))
+        rot = (u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt).T
+        return Motion(rot, pos.mean(0), pose.mean(0), energy, nearest)
 
     def _refine(self, poses: np.ndarray, moves: int = 8) -> np.ndarray:
         """The best of ``poses`` [S, n, 3] after a local search from each: ``moves`` random rigid moves per
@@ -197,33 +190,35 @@ class PocketPlacement:
         return current[int(np.argmin(energy))]
 
     def motion(self, pos: np.ndarray, heavy: np.ndarray) -> Motion:
-        """The rigid motion taking a molecule's atoms ``pos`` [n, 3] to the best pose of its ``heavy`` [n] atoms
-        (Kabsch from the centred atoms to the pose). Remembered by coordinates: the same molecule placed again
-        (scored, then written) gets the same pose."""
+        """:meth:`place` of a molecule's ``heavy`` [n] atoms among ``pos`` [n, 3], the motion then applying to
+        every atom. Remembered by coordinates: the same molecule placed again (scored, then written) gets the
+        same pose."""
         key = pos.tobytes() + heavy.tobytes()
         if key not in self._motions:
-            pose = self.place(pos[heavy])
-            source, target = pos[heavy] - pos[heavy].mean(0), pose.pos - pose.pos.mean(0)
-            u, _, vt = np.linalg.svd(source.T @ target)
-            rot = (u @ np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))]) @ vt).T
-            self._motions[key] = Motion(rot, pos[heavy].mean(0), pose.pos.mean(0), pose.energy, pose.min_distance)
+            self._motions[key] = self.place(pos[heavy])
         return self._motions[key]
 
-    def placed(self, graph: MolGraph) -> MolGraph:
-        """``graph`` moved rigidly to its best pose (heavy atoms decide; hydrogens move with them), with the
-        ``pocket_fit_energy`` and ``pocket_min_distance`` properties."""
+    def motion_of(self, graph: MolGraph) -> Motion | None:
+        """:meth:`motion` of ``graph`` (heavy atoms decide), None for a graph without heavy atoms."""
         heavy = (graph.atom_types != element_index("H")).numpy()
-        if graph.num_atoms == 0 or not heavy.any():
+        return self.motion(graph.pos.double().numpy(), heavy) if heavy.any() else None
+
+    def placed(self, graph: MolGraph) -> MolGraph:
+        """``graph`` moved rigidly to its best pose (hydrogens move with their heavy atoms), with the
+        ``pocket_fit_energy`` and ``pocket_min_distance`` properties."""
+        motion = self.motion_of(graph)
+        if motion is None:
             return graph
-        pos = graph.pos.double().numpy()
-        motion = self.motion(pos, heavy)
         props = {**graph.props, "pocket_fit_energy": round(motion.energy, 3),
                  "pocket_min_distance": round(motion.min_distance, 2)}
-        return replace(graph, pos=torch.as_tensor(motion.apply(pos), dtype=graph.pos.dtype), props=props)
+        moved = motion.apply(graph.pos.double().numpy())
+        return replace(graph, pos=torch.as_tensor(moved, dtype=graph.pos.dtype), props=props)
+
 
 @dataclass(frozen=True)
 class Motion:
-    """A rigid motion x -> (x - source) R^T + target (``rot`` R [3, 3]) and the pose's fit energy."""
+    """A rigid motion x -> (x - source) R^T + target (``rot`` R [3, 3]), the fit ``energy`` of the pose it
+    makes and that pose's smallest distance (A) from a heavy atom to a protein heavy atom."""
 
     rot: np.ndarray
     source: np.ndarray
@@ -286,7 +281,7 @@ class FitScorer:
         out = np.full(len(graphs), np.nan)
         for k, graph in enumerate(graphs):
             if graph_to_mol(graph, self.implicit_hydrogens) is not None:
-                out[k] = -self.placement.placed(graph).props["pocket_fit_energy"]
+                out[k] = -round(self.placement.motion_of(graph).energy, 3)  # as pocket_fit_energy is written
         return out
 
 
