@@ -8,6 +8,8 @@ Run the arms as concurrent processes so that they share the machine's load equal
 
     python bench/quality_vs_time.py train --arm L1_small --minutes 15 --out runs/qvt [key=value ...]
     python bench/quality_vs_time.py train --arm L2_gaunt --config configs/moses.yaml --dataset moses_noh ...
+    python bench/quality_vs_time.py train --arm L2_gaunt_wide ... --resume \
+        --from checkpoints/druglike_noh_gaunt_cpu.ckpt
     python bench/quality_vs_time.py eval runs/qvt/L1_small/checkpoints/minutes=15.ckpt --num 500
     python bench/quality_vs_time.py plot runs/qvt_eval.jsonl --out bench/quality_vs_time.png
 
@@ -56,6 +58,8 @@ def train_arm(args: argparse.Namespace) -> dict:
         "trainer.checkpoint_every=500", *ARMS[args.arm], *args.overrides])
     if not args.resume:
         shutil.rmtree(out, ignore_errors=True)
+    elif args.start_from is not None:
+        seed_run(out / "checkpoints", Path(args.start_from))
     start = time.perf_counter()
     last = train(config, resume=args.resume)
     step = int(load_checkpoint(last)["global_step"])
@@ -63,6 +67,18 @@ def train_arm(args: argparse.Namespace) -> dict:
     return {"benchmark": "quality_vs_time/train", "arm": args.arm, "minutes": args.minutes, "steps": step,
             "params": params, "wall_minutes": round((time.perf_counter() - start) / 60, 2), "checkpoint": str(last),
             "overrides": ARMS[args.arm] + args.overrides}
+
+
+def seed_run(checkpoints: Path, source: Path) -> None:
+    """Start a resumed arm from ``source`` (a full Lightning checkpoint, e.g. the shipped campaign checkpoint)
+    when the arm has no checkpoint of its own: ``runs/`` is not carried from one session to the next, the
+    committed checkpoint is."""
+    if any(checkpoints.glob("*.ckpt")):
+        raise SystemExit(f"--from: {checkpoints} already holds checkpoints; resume it without --from")
+    if "optimizer_states" not in load_checkpoint(source):
+        raise SystemExit(f"--from: {source} has no optimizer state (weights only); it cannot be resumed")
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, checkpoints / "last.ckpt")
 
 
 def eval_checkpoint(args: argparse.Namespace) -> dict:
@@ -118,6 +134,8 @@ def main() -> None:
     t.add_argument("--dataset", default="qm9_noh")
     t.add_argument("--out", default="runs/quality_vs_time")
     t.add_argument("--resume", action="store_true", help="continue the arm's run (a longer --minutes)")
+    t.add_argument("--from", dest="start_from", help="with --resume: continue from this full checkpoint when the "
+                   "arm has none (the committed campaign checkpoint, e.g. checkpoints/druglike_noh_gaunt_cpu.ckpt)")
     t.add_argument("overrides", nargs="*")
     e = sub.add_parser("eval")
     e.add_argument("ckpt")
