@@ -79,9 +79,11 @@ def check_arguments(args: argparse.Namespace) -> None:
     check_positive("--workers", args.workers, MAX_WORKERS)
     check_seed(args.seed, maximum=MAX_VINA_SEED)
     check_coordinates("--center", args.center)
-    from molgen.dock.results import CSV, JSON, SDF
+    from molgen.dock.results import CSV, JSON, LOG, SDF
 
-    check_output_dir(args.out, [args.ligands, args.receptor, args.box_from, args.box_file], owned=(SDF, CSV, JSON),
+    # library.log is appended to: a user's file of that name is theirs as much as a docked.sdf
+    check_output_dir(args.out, [args.ligands, args.receptor, args.box_from, args.box_file],
+                     owned=(SDF, CSV, JSON, LOG),
                      marker=lambda folder: json_has(folder / JSON, "run"), what="molgen dock output folder")
 
 

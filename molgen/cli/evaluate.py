@@ -115,7 +115,7 @@ PROTEIN_SUFFIXES = (".pdb", ".ent")
 
 def check_arguments(args: argparse.Namespace, out: Path) -> None:
     """Numeric ranges, the protein (a PDB with finite coordinates) and the output folder, before any work."""
-    from molgen.cli.guards import MAX_WORKERS
+    from molgen.cli.guards import MAX_TIME_LIMIT_S, MAX_WORKERS, check_number
     from molgen.errors import MolgenInputError, check_positive
     from molgen.eval.report import OUTPUT_FILES
     from molgen.outputs import check_output_dir, json_has
@@ -123,6 +123,7 @@ def check_arguments(args: argparse.Namespace, out: Path) -> None:
     check_positive("--workers", args.workers, MAX_WORKERS)
     check_positive("--dock-exhaustiveness", args.dock_exhaustiveness, 512)
     check_positive("--max-atoms", args.max_atoms)
+    check_number("--time-limit", args.time_limit, 0.0, MAX_TIME_LIMIT_S)  # NaN, <= 0 or inf: no bound at all
     if args.protein is not None:
         if not args.protein.exists():
             raise FileNotFoundError(f"protein PDB file not found: {args.protein}")

@@ -22,6 +22,8 @@ MAX_PAIRS_PER_BATCH = 2_000_000
 MAX_RADIUS = 50.0
 #: ``--workers``: worker processes.
 MAX_WORKERS = 1024
+#: ``molgen evaluate --time-limit``: seconds one slow check may spend on one molecule (a day).
+MAX_TIME_LIMIT_S = 86_400.0
 
 
 def check_seed(value: int | None, option: str = "--seed", maximum: int = MAX_SEED) -> None:
@@ -71,8 +73,14 @@ def guard_sample(args: Namespace) -> None:
     """``molgen sample``: output path (never an input, never a user's file or a device) and value ranges."""
     from molgen.outputs import check_output_file, is_molgen_sdf
 
-    check_output_file(args.out, [args.ckpt, getattr(args, "pocket", None), getattr(args, "ref_ligand", None),
-                                 getattr(args, "fix", None)], recognise=is_molgen_sdf, what="molgen sample SDF")
+    inputs = [args.ckpt, getattr(args, "pocket", None), getattr(args, "ref_ligand", None), getattr(args, "fix", None)]
+    check_output_file(args.out, inputs, recognise=is_molgen_sdf, what="molgen sample SDF")
+    relax = getattr(args, "relax", "none")
+    if relax not in (None, "none"):  # the relaxed copy beside --out is an output too, checked before any work
+        from molgen.chem.relax import relaxed_path
+
+        check_output_file(relaxed_path(args.out, relax), inputs, recognise=is_molgen_sdf,
+                          what="molgen sample SDF", option=f"--relax {relax} output")
     check_positive("--num", args.num)
     if args.num > MAX_SAMPLES:
         raise MolgenInputError(f"--num must be at most {MAX_SAMPLES} in one run (molecules are held in memory "

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 MAX_ATOMS = 999
 #: Reverse jumps when ``--steps`` is not given (or the trained T, when it is smaller).
 DEFAULT_STEPS = 100
+#: Most RePaint passes per reverse jump (``--resamplings``): each pass is one more denoiser call per jump; 10 is
+#: the default and RePaint itself uses 10-20, so 1000 is already a run of days.
+MAX_RESAMPLINGS = 1000
+#: Most reverse jumps between two guidance steps (``--guide-every``): more than any trained T (500).
+MAX_GUIDE_EVERY = 100_000
 #: Molecules per batch when ``--batch-size`` is not given: on the dense path 256 samples 1,000 QM9 molecules
 #: 1.34x faster than 64 (fewer, larger operations per jump; bench/sample_paths.py, bench/RESULTS.md).
 DEFAULT_BATCH_SIZE = 256
@@ -61,8 +66,8 @@ class Guidance:
                 raise MolgenInputError(f"{flag}: unknown scorer {name!r}; choose from {', '.join(SCORER_NAMES)}")
         if self.temperature is not None and not self.temperature > 0:  # NaN too
             raise MolgenInputError(f"--guide-temperature must be > 0, got {self.temperature}")
-        if not (isinstance(self.every, int) and self.every >= 1):
-            raise MolgenInputError(f"--guide-every must be an integer >= 1, got {self.every!r}")
+        if not (isinstance(self.every, int) and 1 <= self.every <= MAX_GUIDE_EVERY):
+            raise MolgenInputError(f"--guide-every must be an integer in 1..{MAX_GUIDE_EVERY}, got {self.every!r}")
         if self.keep_top is not None and self.score_name is None:
             raise MolgenInputError("--keep-top needs a score to rank by: give --score NAME (or --guide NAME)")
         if self.keep_top is not None and not 0 < self.keep_top <= 1:
@@ -95,8 +100,9 @@ class Fragment:
     def __post_init__(self) -> None:
         if not isinstance(self.source, str | Path | MolGraph):
             raise MolgenInputError(f"--fix: expected an SDF path or a MolGraph, got {type(self.source).__name__}")
-        if not (isinstance(self.resamplings, int) and self.resamplings >= 1):
-            raise MolgenInputError(f"--resamplings must be an integer >= 1, got {self.resamplings!r}")
+        if not (isinstance(self.resamplings, int) and 1 <= self.resamplings <= MAX_RESAMPLINGS):
+            raise MolgenInputError(f"--resamplings must be an integer in 1..{MAX_RESAMPLINGS}, got "
+                                   f"{self.resamplings!r}")
 
 
 @dataclass(frozen=True)
