@@ -14,6 +14,7 @@ Any other exception is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 
@@ -27,6 +28,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("molgen.cli.evaluate", "evaluate an SDF of molecules"),
     "dock": ("molgen.cli.dock", "score, minimise or dock an SDF into a protein with AutoDock Vina"),
 }
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """``argparse`` whose usage errors (an unknown flag, ``--steps 1.5``, a missing ``--out``) are one line
+    ``PROG: error: ...`` and exit 2 like every other bad input, not the multi-line usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _usage() -> str:

@@ -13,8 +13,9 @@ import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from molgen.cli import INPUT_ERRORS, input_error
+from molgen.cli import INPUT_ERRORS, OneLineParser, input_error
 
 
 def _qm9_options(parser: argparse.ArgumentParser) -> None:
@@ -145,8 +146,8 @@ def _smiles_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smi", help="a .smi/.csv/.tsv file (optionally .gz) or a folder of them")
     parser.add_argument("--source", choices=("file", "moses"), default="file",
                         help="moses: the installed molsets package's SMILES (see 'molgen data moses')")
-    parser.add_argument("--split", choices=("train", "test", "test_scaffolds"), default="train",
-                        help="MOSES split with --source moses")
+    parser.add_argument("--split", choices=("train", "test", "test_scaffolds"), default=None,
+                        help="MOSES split with --source moses (default train)")
     parser.add_argument("--name", help="dataset name (folder under processed/; default with --source moses: moses...)")
     _conformer_options(parser)
 
@@ -169,8 +170,12 @@ def _smiles_run(args: argparse.Namespace) -> None:
                   conformers=args.conformers, remove_hs=args.remove_hs, kekulize=not args.aromatic,
                   limit=args.limit, seed=args.seed, max_atoms=args.max_atoms,
                   largest_fragment=args.largest_fragment, shard_size=args.shard_size)
+    if args.source == "moses" and args.smi is not None:
+        raise MolgenInputError("--smi has no effect with --source moses (it reads the molsets package's SMILES)")
     if args.source == "moses":
-        report = build_moses(args.split, args.root, name=args.name, **common)
+        report = build_moses(args.split or "train", args.root, name=args.name, **common)
+    elif args.split is not None:
+        raise MolgenInputError("--split picks a MOSES split: it has no effect without --source moses")
     elif not (args.smi and args.name):
         raise MolgenInputError("molgen data smiles needs --smi FILE|DIR and --name NAME (or --source moses)")
     else:
@@ -201,7 +206,7 @@ DATASETS: dict[str, DatasetCommand] = {
 
 
 def _parser(name: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"molgen data {name}", description=DATASETS[name].description)
+    parser = OneLineParser(prog=f"molgen data {name}", description=DATASETS[name].description)
     parser.add_argument("--root", default=None, help="data root (default $MOLGEN_DATA or ./data)")
     parser.add_argument("--force", action="store_true", help="rebuild even if processed output exists")
     parser.add_argument("--workers", type=int, default=1, help="worker processes for featurisation")
@@ -240,9 +245,25 @@ def main(argv: list[str]) -> int:
         print(f"molgen data: unknown dataset {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     args = _parser(name).parse_args(argv[1:])
+    from molgen.data.template import data_root
+
+    root = data_root(args.root)
+    folders = [root, root / "processed", root / "raw"]
+    made = [folder for folder in folders if not folder.exists()]
     try:
         _check_arguments(args)
         DATASETS[name].run(args)
     except INPUT_ERRORS as exc:
+        _remove_empty(made)
         return input_error(f"molgen data {name}", exc)
     return 0
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders of ``folders`` (made by this run) that are still empty, deepest first: a refused
+    build leaves no empty ``processed/`` behind. A folder holding anything stays."""
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:  # absent, not empty, or not ours to remove
+            continue

@@ -8,11 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from molgen.cli import INPUT_ERRORS, input_error
+from molgen.cli import INPUT_ERRORS, OneLineParser, input_error
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="molgen dock",
         description="Score, minimise or dock the molecules of an SDF into a protein with AutoDock Vina "
         "(receptor and ligands prepared in-process; resumable: rerun the same command after a kill).",
@@ -27,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     box.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"), help="box centre (Angstrom)")
     box.add_argument("--size", type=float, nargs=3, metavar=("SX", "SY", "SZ"), help="box edge lengths (Angstrom)")
     box.add_argument("--box-file", type=Path, help="Vina config file with center_x ... size_z")
-    parser.add_argument("--exhaustiveness", type=int, default=16, help="Vina exhaustiveness in dock mode (16)")
-    parser.add_argument("--poses", type=int, default=1, help="poses kept per molecule in dock mode (1)")
+    parser.add_argument("--exhaustiveness", type=int, default=None, help="Vina exhaustiveness in dock mode (16)")
+    parser.add_argument("--poses", type=int, default=None, help="poses kept per molecule in dock mode (1)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (one core each)")
     parser.add_argument("--seed", type=int, default=42, help="Vina random seed (0: random; default 42)")
     parser.add_argument("--cache-dir", type=Path, help="prepared receptor cache (default $MOLGEN_CACHE/receptors)")
@@ -63,6 +63,8 @@ def resolve_box(args: argparse.Namespace):
 
 #: Vina's own limits are far above what a run can use; beyond these the run never ends.
 MAX_EXHAUSTIVENESS = 512
+DEFAULT_EXHAUSTIVENESS = 16
+DEFAULT_POSES = 1
 MAX_POSES = 100
 #: Vina takes a signed 32-bit seed.
 MAX_VINA_SEED = 2**31 - 1
@@ -71,9 +73,17 @@ MAX_VINA_SEED = 2**31 - 1
 def check_arguments(args: argparse.Namespace) -> None:
     """Ranges of the numeric options and the output folder policy (:mod:`molgen.outputs`), before any work."""
     from molgen.cli.guards import MAX_WORKERS, check_coordinates, check_seed
-    from molgen.errors import check_positive
+    from molgen.errors import MolgenInputError, check_positive
     from molgen.outputs import check_output_dir, json_has
 
+    given = [flag for flag, value in (("--exhaustiveness", args.exhaustiveness), ("--poses", args.poses))
+             if value is not None]
+    if given and args.mode != "dock":  # accepted and ignored would be a silent no-op
+        raise MolgenInputError(f"{given[0]} has no effect with --mode {args.mode} (dock mode only)")
+    args.exhaustiveness = DEFAULT_EXHAUSTIVENESS if args.exhaustiveness is None else args.exhaustiveness
+    args.poses = DEFAULT_POSES if args.poses is None else args.poses
+    if args.cache_dir is not None and args.cache_dir.exists() and not args.cache_dir.is_dir():
+        raise MolgenInputError(f"--cache-dir {args.cache_dir} exists and is not a folder; choose another path")
     check_positive("--exhaustiveness", args.exhaustiveness, MAX_EXHAUSTIVENESS)
     check_positive("--poses", args.poses, MAX_POSES)
     check_positive("--workers", args.workers, MAX_WORKERS)

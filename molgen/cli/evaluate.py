@@ -7,14 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-from molgen.cli import INPUT_ERRORS, input_error
+from molgen.cli import INPUT_ERRORS, OneLineParser, input_error
 
 
 def build_parser() -> argparse.ArgumentParser:
     from molgen.eval import available_groups
     from molgen.eval.registry import preset_costs
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="molgen evaluate",
         description="Evaluate the molecules of an SDF (.sdf or .sdf.gz) written by molgen or any other tool.",
     )
@@ -124,6 +124,11 @@ def check_arguments(args: argparse.Namespace, out: Path) -> None:
     check_positive("--dock-exhaustiveness", args.dock_exhaustiveness, 512)
     check_positive("--max-atoms", args.max_atoms)
     check_number("--time-limit", args.time_limit, 0.0, MAX_TIME_LIMIT_S)  # NaN, <= 0 or inf: no bound at all
+    named = {part.strip() for part in str(args.metrics).split(",")}
+    if args.protein is None and "docking" in named:  # a preset docks only with --protein; a named group must
+        raise MolgenInputError("--metrics docking needs --protein PROTEIN.pdb (nothing would be docked)")
+    if args.protein is None and args.reference_ligand is not None:
+        raise MolgenInputError("--reference-ligand has no effect without --protein PROTEIN.pdb (docking)")
     if args.protein is not None:
         if not args.protein.exists():
             raise FileNotFoundError(f"protein PDB file not found: {args.protein}")

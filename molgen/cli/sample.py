@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 
+from molgen.cli import OneLineParser
 from molgen.generate.options import DEFAULT_BATCH_SIZE, DEFAULT_CENTER_RADIUS, DEFAULT_STEPS
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="molgen sample", description="Sample molecules from a checkpoint to SDF.")
+    p = OneLineParser(prog="molgen sample", description="Sample molecules from a checkpoint to SDF.")
     p.add_argument("--ckpt", required=True, help="training checkpoint (EMA weights are used)")
     p.add_argument("--num", type=int, default=1000, help="number of molecules (default 1000)")
     p.add_argument("--out", required=True, help="output SDF (.sdf or .sdf.gz), written atomically")
@@ -34,12 +35,12 @@ def parser() -> argparse.ArgumentParser:
     pocket.add_argument("--ref-ligand", metavar="LIG.sdf", help="pocket = residues within 7 A of this ligand")
     pocket.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"),
                         help="pocket = residues within --radius of this point (A, receptor frame)")
-    pocket.add_argument("--radius", type=float, default=DEFAULT_CENTER_RADIUS,
+    pocket.add_argument("--radius", type=float, default=None,
                         help=f"pocket radius around --center (default {DEFAULT_CENTER_RADIUS:g} A)")
     fix = p.add_argument_group("fragment inpainting")
     fix.add_argument("--fix", metavar="FRAGMENT.sdf", help="keep this fragment's atoms and bonds (first record, "
                      "in the output frame) and generate the rest around it")
-    fix.add_argument("--resamplings", type=int, default=10, help="RePaint passes per reverse jump with --fix "
+    fix.add_argument("--resamplings", type=int, default=None, help="RePaint passes per reverse jump with --fix "
                      "(default 10; cost grows with it, quality too)")
     steer = p.add_argument_group("guidance, scores and filtering")
     steer.add_argument("--guide", metavar="qed|sa|vina|fit", help="importance-sampling guidance by this score "
@@ -47,7 +48,7 @@ def parser() -> argparse.ArgumentParser:
                        "--pocket, for models that never saw one)")
     steer.add_argument("--guide-temperature", type=float, default=None,
                        help="guidance temperature in score units (default: qed/sa 0.05, vina 1 kcal/mol, fit 2)")
-    steer.add_argument("--guide-every", type=int, default=10, help="guide every k-th reverse jump (default 10)")
+    steer.add_argument("--guide-every", type=int, default=None, help="guide every k-th reverse jump (default 10)")
     steer.add_argument("--score", metavar="qed|sa|vina|fit", help="write this score as SD property score_<name> "
                        "(default: the --guide score)")
     steer.add_argument("--keep-top", type=float, metavar="F", help="write only the best fraction F by the score")
@@ -62,12 +63,23 @@ def options_from_args(args: argparse.Namespace):
     from molgen.errors import MolgenInputError
     from molgen.generate.options import Fragment, Guidance, PocketContext, SampleOptions
 
-    guidance = Guidance(guide=args.guide, temperature=args.guide_temperature, every=args.guide_every,
-                        score=args.score, keep_top=args.keep_top)
-    fragment = None if args.fix is None else Fragment(args.fix, args.resamplings)
+    unused = [(flag, needs) for flag, value, needs, given in (
+        ("--guide-temperature", args.guide_temperature, "--guide NAME", args.guide),
+        ("--guide-every", args.guide_every, "--guide NAME", args.guide),
+        ("--resamplings", args.resamplings, "--fix FRAGMENT.sdf", args.fix),
+        ("--radius", args.radius, "--center X Y Z", args.center)) if value is not None and given is None]
+    if unused:  # a flag that changes nothing is a mistake the user should hear about, not a silent default
+        flag, needs = unused[0]
+        raise MolgenInputError(f"{flag} has no effect without {needs}")
+    guidance = Guidance(guide=args.guide, temperature=args.guide_temperature,
+                        every=10 if args.guide_every is None else args.guide_every, score=args.score,
+                        keep_top=args.keep_top)
+    resamplings = 10 if args.resamplings is None else args.resamplings
+    fragment = None if args.fix is None else Fragment(args.fix, resamplings)
     pocket = None
     if args.pocket is not None:
-        pocket = PocketContext.from_pdb(args.pocket, args.ref_ligand, args.center, radius=args.radius)
+        radius = DEFAULT_CENTER_RADIUS if args.radius is None else args.radius
+        pocket = PocketContext.from_pdb(args.pocket, args.ref_ligand, args.center, radius=radius)
     elif args.ref_ligand is not None or args.center is not None:
         raise MolgenInputError("--ref-ligand and --center place a pocket: give the receptor with --pocket")
     return SampleOptions(num=args.num, steps=args.steps, atoms=args.atoms, seed=args.seed,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from molgen.cli import input_error
+from molgen.cli import OneLineParser, input_error
 from molgen.config.load import ConfigError, load_config
 from molgen.config.schema import ExperimentConfig
 from molgen.errors import MolgenInputError
@@ -16,7 +16,7 @@ from molgen.errors import MolgenInputError
 
 def parser(finetune: bool = False) -> argparse.ArgumentParser:
     if finetune:
-        p = argparse.ArgumentParser(
+        p = OneLineParser(
             prog="molgen finetune", formatter_class=argparse.RawDescriptionHelpFormatter,
             description="Fine-tune a checkpoint's weights on the config's dataset.",
             epilog="The dataset must be prepared like the checkpoint's data (hydrogens kept or removed, aromatic\n"
@@ -29,7 +29,7 @@ def parser(finetune: bool = False) -> argparse.ArgumentParser:
         p.add_argument("--ckpt", required=True, help="checkpoint whose weights (and architecture) are loaded")
         p.add_argument("--config", required=True, help="YAML config naming the new dataset and training settings")
     else:
-        p = argparse.ArgumentParser(prog="molgen train", description="Train a diffusion model from a YAML config.")
+        p = OneLineParser(prog="molgen train", description="Train a diffusion model from a YAML config.")
         p.add_argument("--config", required=True, help="YAML config, e.g. configs/qm9.yaml")
         p.add_argument("--resume", action="store_true",
                        help="continue from <output_dir>/checkpoints/last.ckpt (or the newest valid step=*.ckpt)")

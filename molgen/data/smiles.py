@@ -48,6 +48,11 @@ from molgen.errors import MolgenInputError, check_positive
 DEFAULT_FRACTIONS = {"train": 0.9, "val": 0.05, "test": 0.05}
 #: MMFF minimisation iterations per conformer (drug-like molecules converge in a few hundred)
 MMFF_MAX_ITERS = 2000
+#: Most ETKDG conformers per molecule (``--conformers``): each is embedded and MMFF-minimised, seconds apiece.
+MAX_CONFORMERS = 1000
+#: Most atoms (hydrogens counted) one SMILES may embed: ETKDG holds an atoms x atoms bounds matrix and its
+#: triangle smoothing is cubic; a 100,000-carbon chain would need ~700 GB. Drug-like molecules have < 150.
+MAX_EMBED_ATOMS = 1000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -136,7 +141,7 @@ class SmilesConformers(ShardedBuilder):
                  shard_size: int = 100):
         if not _NAME.match(name):
             raise MolgenInputError(f"dataset name {name!r} must use letters, digits, '_', '.', '-' only")
-        check_positive("--conformers", conformers)
+        check_positive("--conformers", conformers, MAX_CONFORMERS)
         check_positive("--limit", limit)
         check_positive("--shard-size", shard_size)
         self.name = name
@@ -180,6 +185,10 @@ class SmilesConformers(ShardedBuilder):
             n_atoms = mol.GetNumAtoms() if self.remove_hs else Chem.AddHs(mol).GetNumAtoms()
             if self.max_atoms is not None and n_atoms > self.max_atoms:
                 raise ConformerError("more atoms than max_atoms", f"{n_atoms} > {self.max_atoms} ({row.smiles})")
+            if Chem.AddHs(mol).GetNumAtoms() > MAX_EMBED_ATOMS:  # ETKDG's bounds matrix is atoms^2 doubles
+                raise ConformerError("too many atoms to embed",
+                                     f"{Chem.AddHs(mol).GetNumAtoms()} atoms with hydrogens > {MAX_EMBED_ATOMS} "
+                                     f"({row.smiles[:80]}{'...' if len(row.smiles) > 80 else ''})")
             mol, confs = embed_conformers(mol, self.conformers, molecule_seed(self.seed, row.smiles), row.smiles)
         except ConformerError as err:
             raise BadRecordError(RecordError(record.file, record.index, err.reason, err.detail or row.smiles)) from err

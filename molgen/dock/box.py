@@ -116,6 +116,9 @@ def read_box_file(path: str | Path) -> Box:
             raise DockingInputError(f"{path}: line {number}: expected 'key = number', got {line.strip()!r}") from None
         if not sep:
             raise DockingInputError(f"{path}: line {number}: expected 'key = number', got {line.strip()!r}")
+        if not np.isfinite(values[key.strip()]):
+            raise DockingInputError(f"{path}: line {number}: {key.strip()} must be a finite number, got "
+                                    f"{value.strip()!r}")
     keys = [f"{kind}_{axis}" for kind in ("center", "size") for axis in "xyz"]
     missing = [k for k in keys if k not in values]
     if missing:
