@@ -89,6 +89,10 @@ def main(argv: list[str]) -> int:
 
 def finetune_main(argv: list[str]) -> int:
     args = parser(finetune=True).parse_args(argv)
+    model = [o for o in args.overrides if o.split("=", 1)[0].strip().startswith("model.")]
+    if model:  # the architecture is the checkpoint's: an override of it would be read and dropped
+        return input_error("molgen finetune", MolgenInputError(
+            f"override {model[0]!r} has no effect: fine-tuning keeps the checkpoint's model section"))
     config = _config("molgen finetune", args)
     if config is None:
         return 2

@@ -256,7 +256,12 @@ def make_qm9_builder(source: str = "auto", folder: str | os.PathLike | None = No
                      root: str | os.PathLike | None = None, limit: int | None = None,
                      download: bool = False, kekulize: bool = True, remove_hs: bool = False) -> _QM9Builder:
     """Pick the QM9 source (see module docstring); ``download`` fetches the XYZ tarball when nothing is there."""
-    folder = Path(folder) if folder is not None else raw_dir("qm9", root)
+    given = folder is not None
+    folder = Path(folder) if given else raw_dir("qm9", root)
+    if given and source == "qm9pack":
+        raise MolgenInputError(f"--raw-dir {folder} has no effect with --source qm9pack (it reads the package)")
+    if given and folder.exists() and not folder.is_dir():
+        raise MolgenInputError(f"--raw-dir {folder} is not a folder")
     has_tg = all((folder / name).is_file() for name in TG_FILES)
     has_xyz = (folder / XYZ_TARBALL.name).is_file() and (folder / UNCHARACTERIZED.name).is_file()
     if source == "auto":
@@ -264,6 +269,10 @@ def make_qm9_builder(source: str = "auto", folder: str | os.PathLike | None = No
             source = "tg"
         elif has_xyz or download:
             source = "xyz"
+        elif given:  # the user named a folder: reading the qm9pack package instead would ignore it silently
+            raise FileNotFoundError(f"--raw-dir {folder} holds no QM9 raw files (torch_geometric: "
+                                    f"{', '.join(TG_FILES)}; or {XYZ_TARBALL.name} + {UNCHARACTERIZED.name}); "
+                                    "pass --download, or leave --raw-dir out to read the qm9pack package")
         else:
             source = "qm9pack"
     if source == "tg":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,25 +51,45 @@ def read_sdf(path: str | Path) -> MoleculeFile:
     return result
 
 
+def _decoded_lines(path: Path) -> Iterator[str]:
+    """The lines of the text file ``path`` (gzip when ``.gz``), each decoded as UTF-8 (a leading BOM dropped);
+    :class:`MolgenInputError` naming the file and line for a byte that is not UTF-8 or a corrupt gzip stream."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise MolgenInputError(f"{path}: line {number}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at "
+                                           f"column {exc.start + 1})") from None
+                yield line.removeprefix("\ufeff") if number == 1 else line
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise MolgenInputError(f"{path}: truncated or corrupt gzip file ({type(exc).__name__}: {exc})") from None
+
+
 def _smiles_lines(path: Path) -> Iterator[tuple[int, str, str]]:
     """``(line index, smiles, name)`` of a SMILES file, or of the ``smiles`` column of a CSV file."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:
-        if path.name.lower().removesuffix(".gz").endswith(".csv"):
-            reader = csv.reader(handle)
+    lines = _decoded_lines(path)
+    if path.name.lower().removesuffix(".gz").endswith(".csv"):
+        reader = csv.reader(lines)
+        try:
             header = [h.strip().lower() for h in next(reader, [])]
             if "smiles" not in header:
                 raise MolgenInputError(f"{path}: line 1: CSV header has no 'smiles' column (columns: {header})")
             col, name_col = header.index("smiles"), header.index("name") if "name" in header else None
             for line_no, row in enumerate(reader, start=1):
                 if len(row) > col and row[col].strip():
-                    yield line_no, row[col].strip(), row[name_col] if name_col is not None else ""
-            return
-        for line_no, line in enumerate(handle):
-            fields = line.split()
-            if not fields or fields[0].startswith("#") or (line_no == 0 and fields[0].lower() == "smiles"):
-                continue
-            yield line_no, fields[0], fields[1] if len(fields) > 1 else ""
+                    yield line_no, row[col].strip(), row[name_col] if name_col is not None and len(row) > name_col \
+                        else ""
+        except csv.Error as exc:  # a field past csv's size limit, a NUL byte
+            raise MolgenInputError(f"{path}: line {reader.line_num}: not a readable CSV row ({exc})") from None
+        return
+    for line_no, line in enumerate(lines):
+        fields = line.split()
+        if not fields or fields[0].startswith("#") or (line_no == 0 and fields[0].lower() == "smiles"):
+            continue
+        yield line_no, fields[0], fields[1] if len(fields) > 1 else ""
 
 
 def read_smiles_file(path: str | Path) -> MoleculeFile:
