@@ -92,6 +92,9 @@ def _checkpoint_problem(ckpt: Any) -> str:
         return "no state_dict"
     if not all(type(v).__name__ in ("Tensor", "Parameter") for v in ckpt["state_dict"].values()):
         return "state_dict holds non-tensor values"
+    for key, value in ckpt["state_dict"].items():  # a diverged run's weights sample NaN coordinates, exit 0
+        if value.is_floating_point() and not bool(value.isfinite().all()):
+            return f"weight {key} holds NaN or infinite values (a diverged run?)"
     hparams = ckpt.get("hyper_parameters")
     if not isinstance(hparams, dict) or not isinstance(hparams.get("config"), dict):
         return "no hyper_parameters.config"

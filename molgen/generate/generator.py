@@ -26,7 +26,7 @@ from molgen.config.schema import ExperimentConfig
 from molgen.diffusion.marginals import Marginals
 from molgen.diffusion.process import MolecularDiffusion
 from molgen.diffusion.reverse import fixed_or_sampled_atoms, sample_batch, step_schedule
-from molgen.errors import UnsafeFileError
+from molgen.errors import UnsafeFileError, one_line
 from molgen.generate.inpaint import FixedFragment, Inpainter, fragment_atom_counts
 from molgen.generate.options import SampleOptions
 from molgen.generate.placement import placement_for
@@ -71,8 +71,14 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Molecul
         weights = {k.removeprefix(EMA_PREFIX): v for k, v in ckpt["state_dict"].items() if k.startswith(EMA_PREFIX)}
     except (KeyError, TypeError, AttributeError) as exc:
         raise UnsafeFileError(f"{path}: {CHECKPOINT_ERROR} (no {exc})") from None
+    except ValueError as exc:  # marginals of the wrong length for the config's vocabulary
+        raise UnsafeFileError(f"{path}: {CHECKPOINT_ERROR} ({exc})") from None
     denoiser = build_denoiser(config)
-    missing, unexpected = denoiser.load_state_dict(weights, strict=False)
+    try:
+        missing, unexpected = denoiser.load_state_dict(weights, strict=False)
+    except RuntimeError as exc:  # a tensor of the wrong shape: "size mismatch for ..."
+        raise UnsafeFileError(f"{Path(path)}: weights do not fit the model of its own config "
+                              f"({one_line(exc).removeprefix('Error(s) in loading state_dict for ')[:300]})") from None
     if missing or unexpected:
         raise UnsafeFileError(f"{Path(path)}: weights do not fit the model of its own config "
                               f"(missing {missing[:3]}, unexpected {unexpected[:3]})")

@@ -28,6 +28,7 @@ from molgen.chatter import captured
 from molgen.config.load import config_from_dict, config_to_dict
 from molgen.config.schema import ExperimentConfig
 from molgen.data.template import processed_dir
+from molgen.errors import UnsafeFileError, one_line
 from molgen.safe_load import load_checkpoint
 from molgen.safe_write import write_text_atomic
 from molgen.training.callbacks import AtomicCheckpointIO, SampleEvaluateCallback
@@ -148,10 +149,15 @@ def read_checkpoint(path: Path) -> dict:
 def _load_weights(module: DiffusionModule, path: Path) -> None:
     state = read_checkpoint(path)["state_dict"]
     wanted = {k: v for k, v in state.items() if k.startswith(("denoiser.", "ema.module."))}
-    missing, unexpected = module.load_state_dict(wanted, strict=False)
+    try:
+        missing, unexpected = module.load_state_dict(wanted, strict=False)
+    except RuntimeError as exc:  # a tensor of the wrong shape: "size mismatch for ..."
+        raise UnsafeFileError(f"{path}: weights do not fit the model "
+                              f"({one_line(exc).removeprefix('Error(s) in loading state_dict for ')[:300]})") from None
     missing = [k for k in missing if k.startswith(("denoiser.", "ema.module."))]
     if missing or unexpected:
-        raise ValueError(f"{path}: weights do not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise UnsafeFileError(f"{path}: weights do not fit the model (missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]})")
 
 
 def _write_config(config: ExperimentConfig, path: Path) -> None:

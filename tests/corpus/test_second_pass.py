@@ -189,3 +189,31 @@ def test_train_config_that_is_not_yaml_mapping(tmp_path: Path, capsys) -> None:
     run_refused(["train", "--config", str(notes), f"trainer.output_dir={tmp_path / 'run'}"], [tmp_path], capsys,
                 str(notes))
     assert DEBUG.is_file()
+
+
+def _lying_weights(tmp_path: Path, name: str, edit) -> Path:
+    import torch
+
+    ckpt = torch.load(SHIPPED, weights_only=True)
+    edit(ckpt)
+    path = tmp_path / f"{name}.ckpt"
+    torch.save(ckpt, path)
+    return path
+
+
+def _first_ema_matrix(ckpt: dict) -> str:
+    return next(k for k, v in ckpt["state_dict"].items() if k.startswith("ema.module.") and v.dim() == 2)
+
+
+@pytest.mark.parametrize(("name", "edit", "needle"), [
+    ("nan_weights", lambda c: c["state_dict"][_first_ema_matrix(c)].fill_(float("nan")), "holds NaN or infinite"),
+    ("short_marginals", lambda c: c["hyper_parameters"]["marginals"].update(atom_types=[1.0]),
+     "marginals.atom_types has 1 entries, expected"),
+    ("wrong_shape", lambda c: c["state_dict"].__setitem__(_first_ema_matrix(c), __import__("torch").zeros(3, 3)),
+     "weights do not fit the model of its own config (EQGATDenoiser:; size mismatch for"),
+])
+def test_sample_refuses_checkpoint_weights_that_lie(name, edit, needle, tmp_path: Path, capsys) -> None:
+    """NaN weights wrote molecules with NaN coordinates and exit 0; short marginals were a ValueError traceback."""
+    ckpt = _lying_weights(tmp_path, name, edit)
+    run_refused(["sample", "--ckpt", str(ckpt), "--num", "2", "--steps", "1", "--no-progress", "--out",
+                 str(tmp_path / "s.sdf")], [tmp_path], capsys, str(ckpt), needle)
