@@ -117,8 +117,8 @@ def check_arguments(args: argparse.Namespace, out: Path) -> None:
     """Numeric ranges, the protein (a PDB with finite coordinates) and the output folder, before any work."""
     from molgen.cli.guards import MAX_TIME_LIMIT_S, MAX_WORKERS, check_number
     from molgen.errors import MolgenInputError, check_positive
-    from molgen.eval.report import OUTPUT_FILES
-    from molgen.outputs import check_output_dir, json_has
+    from molgen.eval.report import OUTPUT_FILES, partial_csv
+    from molgen.outputs import check_output_dir, check_output_file, json_has, read_head
 
     check_positive("--workers", args.workers, MAX_WORKERS)
     check_positive("--dock-exhaustiveness", args.dock_exhaustiveness, 512)
@@ -140,7 +140,11 @@ def check_arguments(args: argparse.Namespace, out: Path) -> None:
 
             check_receptor_atoms(args.protein, args.protein.read_bytes())
     reference = args.reference if args.reference and Path(args.reference).exists() else None
-    check_output_dir(out, [args.sdf, args.protein, reference, args.reference_ligand], owned=OUTPUT_FILES,
+    inputs = [args.sdf, args.protein, reference, args.reference_ligand]
+    # the rows so far are kept beside the folder while the run goes (and removed at the end): never a user's file
+    check_output_file(partial_csv(out), inputs, recognise=lambda path: read_head(path, 4096).startswith(b"record,name"),
+                      what="molgen evaluate partial CSV", option="--out (its rows-so-far file)")
+    check_output_dir(out, inputs, owned=OUTPUT_FILES,
                      marker=lambda folder: json_has(folder / "metrics.json", "molgen_version"),
                      what="molgen evaluate output folder")
 

@@ -217,3 +217,14 @@ def test_sample_refuses_checkpoint_weights_that_lie(name, edit, needle, tmp_path
     ckpt = _lying_weights(tmp_path, name, edit)
     run_refused(["sample", "--ckpt", str(ckpt), "--num", "2", "--steps", "1", "--no-progress", "--out",
                  str(tmp_path / "s.sdf")], [tmp_path], capsys, str(ckpt), needle)
+
+
+def test_evaluate_never_overwrites_a_users_file_named_like_its_partial_rows(tmp_path: Path, capsys) -> None:
+    """``<out>.partial.csv`` is written while the run goes and deleted at its end: a user's file there was lost."""
+    sdf = _water(tmp_path)
+    theirs = tmp_path / "ev.partial.csv"
+    theirs.write_text("sample,yield\n1,0.5\n")
+    run_refused(["evaluate", str(sdf), "--out", str(tmp_path / "ev"), "--quiet", "--workers", "1", "--metrics",
+                 "basic"], [tmp_path], capsys, str(theirs), "is not a molgen evaluate partial CSV")
+    run_refused(["evaluate", str(sdf), "--out", str(tmp_path / "ev"), "--quiet", "--workers", "1", "--metrics",
+                 "basic", "--reference", str(theirs)], [tmp_path], capsys, "is also an input")
