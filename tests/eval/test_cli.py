@@ -124,3 +124,19 @@ def test_parallel_workers_give_the_serial_rows(tmp_path, monkeypatch):
     assert serial == parallel
     assert [r["validity.smiles"] for r in parallel] == ["CCO", "Oc1ccccc1", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC",
                                                         "O=C(O)c1ccccc1", "CCO"]
+
+
+def test_a_protein_no_asked_metric_reads_is_named_as_unused(shared_data, tmp_path, capsys):
+    """`molgen evaluate ligands.sdf --protein P.pdb --metrics standard` (the pocket job of the README as it was):
+    standard has no group that reads a protein, so molgen says so instead of implying it was used."""
+    folder = shared_data / "docking" / "diffsbdd_examples"
+    if not (folder / "3rfm.pdb").is_file():
+        pytest.skip(f"DiffSBDD examples not found in {folder}")
+    argv = [str(folder / "3rfm_B_CFF.sdf"), "--protein", str(folder / "3rfm.pdb"), "--metrics", "basic",
+            "--out", str(tmp_path / "eval"), "--workers", "1", "--quiet"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert ("NOTE: --protein was not used: --metrics basic has no posebusters or docking group "
+            "(add it, e.g. --metrics basic,docking)") in err
+    assert main([*argv[:5], "--reference-ligand", str(folder / "3rfm_B_CFF.sdf"), *argv[5:]]) == 0
+    assert "NOTE: --reference-ligand was not used" in capsys.readouterr().err
