@@ -27,7 +27,8 @@ from typing import TextIO
 from molgen.safe_write import write_text_atomic
 
 _TERMINAL: list[TextIO] = []  # the real stderr while a capture is active (innermost last)
-_RDKIT = re.compile(r"^\[\d\d:\d\d:\d\d\] ")
+#: RDKit's C++ log lines, plain or as meeko's logging handler formats them once meeko is imported
+_RDKIT = re.compile(r"^(\[RDKit\] [A-Z]+:)?\[\d\d:\d\d:\d\d\] ")
 #: Lightning's banner ("GPU available: ...", tips) and its warnings (they name a file under lightning/)
 _LIGHTNING = re.compile(r"lightning|^(GPU|TPU|HPU|IPU) available|^LOCAL_RANK|^💡|^`Trainer", re.IGNORECASE)
 

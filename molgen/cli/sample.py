@@ -10,6 +10,7 @@ checked by :class:`molgen.generate.options.SampleOptions` before the checkpoint 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from molgen.cli import OneLineParser
 from molgen.generate.options import DEFAULT_BATCH_SIZE, DEFAULT_CENTER_RADIUS, DEFAULT_STEPS
@@ -97,7 +98,11 @@ def main(argv: list[str]) -> int:
     options = options_from_args(args)  # before the checkpoint is read: bad arguments cost nothing
     molecules = load(args.ckpt, args.device).sample(options)
     counts = write_samples(molecules, args.out)
-    print(f"wrote {counts['written']} molecules to {args.out} ({counts['sanitized']} sanitise in RDKit)")
+    print(f"wrote {counts['written']} molecules to {args.out} ({counts['sanitized']} sanitise in RDKit, "
+          f"{counts['distinct']} distinct)")
+    if args.guide is not None and counts["distinct"] < counts["sanitized"] / 2:
+        print(f"NOTE: --guide {args.guide} copied its best molecules: {counts['distinct']} distinct of "
+              f"{counts['sanitized']}; a larger --num or --guide-temperature keeps more diversity", file=sys.stderr)
     if args.relax != "none":
         from molgen.chem.relax import relax_sdf
 

@@ -31,6 +31,16 @@ from molgen.eval.reading import read_molecules
 from molgen.eval.runner import compute_rows
 from molgen.safe_write import write_text_atomic
 
+#: The command that builds each processed dataset a ``--reference NAME`` usually names (offline where it can be).
+BUILD_COMMANDS = {
+    "qm9": "molgen data qm9 --source qm9pack",
+    "qm9_noh": "molgen data qm9 --source qm9pack --remove-hs",
+    "moses": "molgen data moses",
+    "moses_noh": "molgen data moses --remove-hs",
+    "geom_drugs": "molgen data geom --raw rdkit_folder/ --kekulize",
+    "geom_drugs_noh": "molgen data geom --raw rdkit_folder/ --remove-hs --kekulize",
+}
+
 
 def reference_molecules(spec: str | Path, root: str | Path | None = None) -> tuple[str, list[Chem.Mol], bool]:
     """``(name, molecules, has_geometry)`` for a file path or a processed dataset name."""
@@ -43,7 +53,14 @@ def reference_molecules(spec: str | Path, root: str | Path | None = None) -> tup
         return str(path), read.mols, is_sdf
     if path.suffix or "/" in str(spec):
         raise FileNotFoundError(f"reference file not found: {spec}")
-    return str(spec), processed_dataset_molecules(str(spec), root), True
+    try:
+        return str(spec), processed_dataset_molecules(str(spec), root), True
+    except FileNotFoundError:
+        from molgen.data.template import processed_dir
+
+        build = BUILD_COMMANDS.get(str(spec), "molgen data DATASET ... (molgen data --help lists them)")
+        raise FileNotFoundError(f"--reference {spec}: no processed training split at {processed_dir(str(spec), root)}; "
+                               f"build it once with `{build}`, or pass an SDF or SMILES file") from None
 
 
 def processed_dataset_molecules(name: str, root: str | Path | None = None, split: str = "train") -> list[Chem.Mol]:

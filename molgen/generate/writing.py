@@ -8,6 +8,7 @@ from rdkit import rdBase
 
 from molgen.chem.featurize import reconstruct_mol
 from molgen.chem.molgraph import MolGraph
+from molgen.chem.sanitize import canonical_smiles
 from molgen.chem.sdf import rdkit_unsafe, write_sdf
 
 
@@ -15,9 +16,11 @@ def write_samples(molecules: list[MolGraph], path: str | os.PathLike) -> dict[st
     """Write every molecule to an SDF atomically, with the model's own bonds and charges.
 
     Molecules RDKit cannot sanitise are still written; each record carries
-    ``rdkit_sanitized`` (1/0) and, when 0, ``rdkit_error``. Returns counts.
+    ``rdkit_sanitized`` (1/0) and, when 0, ``rdkit_error``. Returns counts: ``written``, ``sanitized``
+    and ``distinct`` (distinct constitutions among the sanitised, by
+    :func:`~molgen.chem.sanitize.canonical_smiles`, no stereo).
     """
-    sanitized = 0
+    sanitized, smiles = 0, set()
     with rdBase.BlockLogs():  # RDKit's messages go into the rdkit_error property instead of the terminal
         for graph in molecules:
             if reason := rdkit_unsafe(graph):  # written by molgen itself (see molgen.chem.sdf.RDKIT_MAX_DEGREE)
@@ -28,5 +31,7 @@ def write_samples(molecules: list[MolGraph], path: str | os.PathLike) -> dict[st
             if result.error:
                 graph.props["rdkit_error"] = result.error.replace("\n", " ")
             sanitized += int(result.sanitized)
+            if result.sanitized:
+                smiles.add(canonical_smiles(result.mol))
         written = write_sdf(molecules, path)
-    return {"written": written, "sanitized": sanitized}
+    return {"written": written, "sanitized": sanitized, "distinct": len(smiles)}

@@ -135,17 +135,14 @@ def dense_geometry(pos: Tensor, graph: DenseGraph, cutoff: float | None,
 def masked_softmax(logits: Tensor, mask: Tensor) -> Tensor:
     """Softmax of ``logits`` [G, n, n, C] over the source axis (2) restricted to ``mask`` [G, n, n].
 
-    Equal to :func:`molgen.nn.scatter.segment_softmax` over the incoming edges of each atom (the
-    maximum is detached as there); rows without an edge give 0.
+    Equal to :func:`molgen.nn.scatter.segment_softmax` over the incoming edges of each atom; rows
+    without an edge give 0. One native softmax (forward and backward are one kernel each): non-edges
+    are filled with the dtype's lowest finite value, so exp gives exactly 0 there whenever the row has
+    an edge, and an edgeless row (uniform over its fill) is zeroed by the mask, its gradient with it.
     """
-    m = mask.unsqueeze(-1)
-    with torch.no_grad():
-        shift = torch.where(m, logits, float("-inf")).amax(dim=2, keepdim=True)  # [G, n, 1, C]
-        shift = torch.where(torch.isfinite(shift), shift, 0.0)
-    # on edges logits - shift <= 0 (the clamp is the identity there); elsewhere it only keeps exp finite
-    exp = torch.exp((logits - shift).clamp(max=0.0)) * m.to(logits.dtype)
-    total = exp.sum(dim=2, keepdim=True)
-    return exp / torch.where(total > 0, total, 1.0)
+    m = mask.unsqueeze(-1)  # [G, n, n, 1]
+    filled = logits.masked_fill(~m, torch.finfo(logits.dtype).min)
+    return torch.softmax(filled, dim=2) * m.to(logits.dtype)
 
 
 def dense_value_sum(weight: Tensor, x: Tensor) -> Tensor:

@@ -85,7 +85,8 @@ def check_agreement(checkpoint: str | Path, saved: dict, dataset: dict, folder: 
         want.aromatic is not None and have.aromatic is not None and want.aromatic != have.aromatic)
     if not differs:
         return
+    said = "" if verb == "finetune" else f"{verb}: "  # `molgen finetune: error:` already names the command
     raise MolgenInputError(
-        f"{verb}: {checkpoint} was trained on {want.describe()}, but dataset {folder} holds {have.describe()}; "
+        f"{said}{checkpoint} was trained on {want.describe()}, but dataset {folder} holds {have.describe()}; "
         f"rebuild it with `{rebuild_flags(folder, want)}` (a mismatched model learns nothing valid)"
     )

@@ -71,3 +71,17 @@ def test_dock_with_nothing_printed_says_nothing_and_writes_no_log(tmp_path: Path
     assert done.stderr == ""
     assert "1 of 1 molecules score ok" in done.stdout
     assert not (out / "library.log").exists()
+
+
+def test_rdkit_lines_formatted_by_meeko_are_counted_as_rdkit(tmp_path: Path, example) -> None:
+    """One worker docks the crystal ligand first, so meeko is imported and formats RDKit's log lines as
+    ``[RDKit] ERROR:[hh:mm:ss] ...`` before the overvalent copy fails: they are still RDKit's, not 'other'."""
+    receptor, ligand = example
+    overvalent = ligand.replace("\n  1  2  1  0  0  0  0\n", "\n  1  2  2  0  0  0  0\n", 1)
+    ligands = tmp_path / "sampled.sdf"
+    ligands.write_text(ligand + overvalent.replace("CFF", "CFF_overvalent", 1))
+    out = tmp_path / "dock"
+    done = _dock(tmp_path, ligands, receptor, out, "--workers", "1", "--quiet")
+    log = out / "library.log"
+    assert "[RDKit] ERROR:" in log.read_text()  # the line as meeko's handler writes it
+    assert done.stderr == f"1 line of library messages (RDKit 1) kept in {log}\n"

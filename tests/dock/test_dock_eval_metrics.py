@@ -67,7 +67,11 @@ def test_evaluate_cli_reports_all_three_modes(shared_data, tmp_path):
         "--out", str(out), "--workers", "1", "--quiet",
     ])
     assert code == 0
-    metrics = json.loads((out / "metrics.json").read_text())["metrics"]["docking"]
+    document = json.loads((out / "metrics.json").read_text())
+    metrics = document["metrics"]["docking"]
+    assert document["groups"] == ["docking"] and "posebusters" not in document["metrics"]  # only what was asked
+    for mode in ("score", "minimize", "dock"):  # every fraction with what it counted (issue #20, item 3)
+        assert document["counts"][f"docking/high_affinity_{mode}"] == {"n": 1, "of": 1, "unit": "scored"}
     with open(out / "molecules.csv", newline="") as handle:
         (row,) = list(csv.DictReader(handle))
     for name, mode in (("vina_score", "score"), ("vina_min", "minimize"), ("vina_dock", "dock")):
@@ -77,7 +81,7 @@ def test_evaluate_cli_reports_all_three_modes(shared_data, tmp_path):
         assert metrics[f"reference_{name}"] == pytest.approx(value)  # the same molecule, seed and box
         assert metrics[f"high_affinity_{mode}"] == 1.0
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png") >= 3 and "docking/high_affinity_dock" in html
+    assert html.count("data:image/png") >= 3 and "docking/high_affinity_dock" in html and "1 of 1 scored" in html
 
 
 def test_a_molecule_vina_cannot_take_is_reported_not_fatal(vina_1iep):

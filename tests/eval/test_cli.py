@@ -124,3 +124,36 @@ def test_parallel_workers_give_the_serial_rows(tmp_path, monkeypatch):
     assert serial == parallel
     assert [r["validity.smiles"] for r in parallel] == ["CCO", "Oc1ccccc1", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC",
                                                         "O=C(O)c1ccccc1", "CCO"]
+
+
+def test_a_protein_no_asked_metric_reads_is_named_as_unused(shared_data, tmp_path, capsys):
+    """`molgen evaluate ligands.sdf --protein P.pdb --metrics standard` (the pocket job of the README as it was):
+    standard has no group that reads a protein, so molgen says so instead of implying it was used."""
+    folder = shared_data / "docking" / "diffsbdd_examples"
+    if not (folder / "3rfm.pdb").is_file():
+        pytest.skip(f"DiffSBDD examples not found in {folder}")
+    argv = [str(folder / "3rfm_B_CFF.sdf"), "--protein", str(folder / "3rfm.pdb"), "--metrics", "basic",
+            "--out", str(tmp_path / "eval"), "--workers", "1", "--quiet"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert ("NOTE: --protein was not used: --metrics basic has no posebusters or docking group "
+            "(add it, e.g. --metrics basic,docking)") in err
+    assert main([*argv[:5], "--reference-ligand", str(folder / "3rfm_B_CFF.sdf"), *argv[5:]]) == 0
+    assert "NOTE: --reference-ligand was not used" in capsys.readouterr().err
+
+
+#: what RDKit's SVG writer draws for a stereo wedge: a filled polygon (solid) or thin strokes (hashed)
+WEDGE = re.compile(r"<path class='bond-[^']*'[^>]*style='(fill:(?!none)|[^']*stroke-width:1\.0px)")
+
+
+def test_the_report_draws_48_molecules_without_stereo_wedges(shared_data, tmp_path):
+    """`molgen evaluate gdb9.sdf`: 100 molecules in 3D, their stereo perceived from the coordinates; the report
+    draws the first 48 flat, with no wedge (a 2D picture of a 3D pose would wedge atoms that are no
+    stereocentres once flattened, issue #20, item 8)."""
+    sdf = shared_data / "qm9" / "gdb9_first100" / "gdb9.sdf"
+    out = tmp_path / "eval"
+    assert main([str(sdf), "--metrics", "basic", "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    page = (out / "report.html").read_text()
+    drawings = re.findall(r"<svg.*?</svg>", page, flags=re.S)
+    assert len(drawings) == 48
+    assert not [d for d in drawings if WEDGE.search(d)]

@@ -107,3 +107,20 @@ def test_reference_qm9_is_the_processed_training_split(shared_data, tmp_path):
     unique = set(smiles_by_name.values())
     assert 0 < len(train_names) < len(read.mols)
     assert out["validity/novelty"] == pytest.approx(len(unique - train_smiles) / len(unique))
+
+
+def test_the_users_qm9_noh_reference_names_the_command_that_builds_it(tmp_path, capsys):
+    """`molgen evaluate samples.sdf --reference qm9_noh` before the dataset exists: one line, exit 2, with the
+    exact `molgen data` command (issue #20, item 6), and no output folder."""
+    from molgen.cli.evaluate import main
+
+    sdf = tmp_path / "samples.sdf"
+    with Chem.SDWriter(str(sdf)) as writer:
+        writer.write(embedded("CCO"))
+    out = tmp_path / "eval"
+    code = main([str(sdf), "--reference", "qm9_noh", "--data-root", str(tmp_path / "data"), "--out", str(out),
+                 "--metrics", "basic", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "--reference qm9_noh" in err[0] and "`molgen data qm9 --source qm9pack --remove-hs`" in err[0]
+    assert not out.exists()
