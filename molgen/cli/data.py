@@ -76,6 +76,12 @@ def _pubchem3d_run(args: argparse.Namespace) -> None:
     from molgen.errors import MolgenInputError
 
     if args.merge:
+        given = (("--raw", args.raw), ("--shard", args.shard), ("--max-atoms", args.max_atoms),
+                 ("--remove-hs", args.remove_hs))
+        unused = [flag for flag, value in given if value]
+        if unused:  # the parts were built with their own settings: these would be silently ignored
+            raise MolgenInputError(f"molgen data pubchem3d --merge only joins finished parts; {', '.join(unused)} "
+                                   "belong to the runs that built them")
         print(merge_parts(args.merge, args.root).summary())
         return
     if not args.raw:

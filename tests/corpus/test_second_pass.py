@@ -228,3 +228,10 @@ def test_evaluate_never_overwrites_a_users_file_named_like_its_partial_rows(tmp_
                  "basic"], [tmp_path], capsys, str(theirs), "is not a molgen evaluate partial CSV")
     run_refused(["evaluate", str(sdf), "--out", str(tmp_path / "ev"), "--quiet", "--workers", "1", "--metrics",
                  "basic", "--reference", str(theirs)], [tmp_path], capsys, "is also an input")
+
+
+@pytest.mark.parametrize("extra", [["--raw", "somewhere"], ["--shard", "0/2"], ["--remove-hs"], ["--max-atoms", "50"]])
+def test_pubchem3d_merge_refuses_build_flags_it_would_ignore(extra: list[str], tmp_path: Path, capsys) -> None:
+    (tmp_path / "root").mkdir()
+    run_refused(["data", "pubchem3d", "--root", str(tmp_path / "root"), "--merge", "2", *extra], [tmp_path], capsys,
+                "--merge only joins finished parts", extra[0])
