@@ -182,3 +182,14 @@ def load_pickle(path: str | os.PathLike) -> Any:
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError,
                 KeyError, RuntimeError, UnicodeDecodeError, MemoryError) as exc:
             raise UnsafeFileError(f"{path}: cannot unpickle ({type(exc).__name__}: {one_line(exc)[:120]})") from None
+
+
+def load_fitting_weights(module: Any, weights: dict, path: str | os.PathLike, model: str = "the model"
+                         ) -> tuple[list[str], list[str]]:
+    """``module.load_state_dict(weights, strict=False)`` -> (missing, unexpected); a tensor of the wrong shape
+    ("size mismatch for ...") is :class:`UnsafeFileError` naming ``path``, not a RuntimeError traceback."""
+    try:
+        return module.load_state_dict(weights, strict=False)
+    except RuntimeError as exc:
+        detail = one_line(exc).removeprefix("Error(s) in loading state_dict for ")[:300]
+        raise UnsafeFileError(f"{Path(path)}: weights do not fit {model} ({detail})") from None

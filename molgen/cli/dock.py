@@ -27,8 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     box.add_argument("--center", type=float, nargs=3, metavar=("X", "Y", "Z"), help="box centre (Angstrom)")
     box.add_argument("--size", type=float, nargs=3, metavar=("SX", "SY", "SZ"), help="box edge lengths (Angstrom)")
     box.add_argument("--box-file", type=Path, help="Vina config file with center_x ... size_z")
-    parser.add_argument("--exhaustiveness", type=int, default=None, help="Vina exhaustiveness in dock mode (16)")
-    parser.add_argument("--poses", type=int, default=None, help="poses kept per molecule in dock mode (1)")
+    parser.add_argument("--exhaustiveness", type=int, default=None,
+                        help=f"Vina exhaustiveness in dock mode ({DEFAULT_EXHAUSTIVENESS})")
+    parser.add_argument("--poses", type=int, default=None,
+                        help=f"poses kept per molecule in dock mode ({DEFAULT_POSES})")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (one core each)")
     parser.add_argument("--seed", type=int, default=42, help="Vina random seed (0: random; default 42)")
     parser.add_argument("--cache-dir", type=Path, help="prepared receptor cache (default $MOLGEN_CACHE/receptors)")

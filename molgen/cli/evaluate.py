@@ -95,13 +95,11 @@ def main(argv: list[str]) -> int:
         print(line, file=sys.stderr)
     for line in stability_warnings(result.summary.get("stability", {})):  # judged with implicit hydrogens
         print(line, file=sys.stderr)
-    unused = [flag for flag, value, users in (("--protein", args.protein, ("posebusters", "docking")),
-                                              ("--reference-ligand", args.reference_ligand, ("docking",)))
-              if value is not None and not set(users) & set(result.groups)]
-    for flag in unused:  # given, but no metric asked for reads it: say so rather than imply it was used
-        users = "posebusters or docking" if flag == "--protein" else "docking"
-        print(f"NOTE: {flag} was not used: --metrics {args.metrics} has no {users} group "
-              f"(add it, e.g. --metrics {args.metrics},{users.split()[-1]})", file=sys.stderr)
+    for flag, value, users in (("--protein", args.protein, ("posebusters", "docking")),
+                               ("--reference-ligand", args.reference_ligand, ("docking",))):
+        if value is not None and not set(users) & set(result.groups):  # given, but no asked metric reads it
+            print(f"NOTE: {flag} was not used: --metrics {args.metrics} has no {' or '.join(users)} group "
+                  f"(add it, e.g. --metrics {args.metrics},{users[-1]})", file=sys.stderr)
     for key, value in result.flat().items():
         if not isinstance(value, dict):
             counted = f" ({value.counted()})" if isinstance(value, Share) else ""

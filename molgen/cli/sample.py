@@ -13,7 +13,13 @@ import argparse
 import sys
 
 from molgen.cli import OneLineParser
-from molgen.generate.options import DEFAULT_BATCH_SIZE, DEFAULT_CENTER_RADIUS, DEFAULT_STEPS
+from molgen.generate.options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CENTER_RADIUS,
+    DEFAULT_GUIDE_EVERY,
+    DEFAULT_RESAMPLINGS,
+    DEFAULT_STEPS,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,14 +48,15 @@ def parser() -> argparse.ArgumentParser:
     fix.add_argument("--fix", metavar="FRAGMENT.sdf", help="keep this fragment's atoms and bonds (first record, "
                      "in the output frame) and generate the rest around it")
     fix.add_argument("--resamplings", type=int, default=None, help="RePaint passes per reverse jump with --fix "
-                     "(default 10; cost grows with it, quality too)")
+                     f"(default {DEFAULT_RESAMPLINGS}; cost grows with it, quality too)")
     steer = p.add_argument_group("guidance, scores and filtering")
     steer.add_argument("--guide", metavar="qed|sa|vina|fit", help="importance-sampling guidance by this score "
                        "(vina: Vina score-only in the --pocket receptor; fit: how well a placed molecule fits the "
                        "--pocket, for models that never saw one)")
     steer.add_argument("--guide-temperature", type=float, default=None,
                        help="guidance temperature in score units (default: qed/sa 0.05, vina 1 kcal/mol, fit 2)")
-    steer.add_argument("--guide-every", type=int, default=None, help="guide every k-th reverse jump (default 10)")
+    steer.add_argument("--guide-every", type=int, default=None,
+                       help=f"guide every k-th reverse jump (default {DEFAULT_GUIDE_EVERY})")
     steer.add_argument("--score", metavar="qed|sa|vina|fit", help="write this score as SD property score_<name> "
                        "(default: the --guide score)")
     steer.add_argument("--keep-top", type=float, metavar="F", help="write only the best fraction F by the score")
@@ -73,9 +80,9 @@ def options_from_args(args: argparse.Namespace):
         flag, needs = unused[0]
         raise MolgenInputError(f"{flag} has no effect without {needs}")
     guidance = Guidance(guide=args.guide, temperature=args.guide_temperature,
-                        every=10 if args.guide_every is None else args.guide_every, score=args.score,
+                        every=DEFAULT_GUIDE_EVERY if args.guide_every is None else args.guide_every, score=args.score,
                         keep_top=args.keep_top)
-    resamplings = 10 if args.resamplings is None else args.resamplings
+    resamplings = DEFAULT_RESAMPLINGS if args.resamplings is None else args.resamplings
     fragment = None if args.fix is None else Fragment(args.fix, resamplings)
     pocket = None
     if args.pocket is not None:

@@ -182,12 +182,13 @@ class SmilesConformers(ShardedBuilder):
         row: SmilesRow = record.payload
         try:
             mol = parse_smiles(row.smiles, largest_fragment=self.largest_fragment)
-            n_atoms = mol.GetNumAtoms() if self.remove_hs else Chem.AddHs(mol).GetNumAtoms()
+            with_h = Chem.AddHs(mol).GetNumAtoms()
+            n_atoms = mol.GetNumAtoms() if self.remove_hs else with_h
             if self.max_atoms is not None and n_atoms > self.max_atoms:
                 raise ConformerError("more atoms than max_atoms", f"{n_atoms} > {self.max_atoms} ({row.smiles})")
-            if Chem.AddHs(mol).GetNumAtoms() > MAX_EMBED_ATOMS:  # ETKDG's bounds matrix is atoms^2 doubles
+            if with_h > MAX_EMBED_ATOMS:  # ETKDG's bounds matrix is atoms^2 doubles
                 raise ConformerError("too many atoms to embed",
-                                     f"{Chem.AddHs(mol).GetNumAtoms()} atoms with hydrogens > {MAX_EMBED_ATOMS} "
+                                     f"{with_h} atoms with hydrogens > {MAX_EMBED_ATOMS} "
                                      f"({row.smiles[:80]}{'...' if len(row.smiles) > 80 else ''})")
             mol, confs = embed_conformers(mol, self.conformers, molecule_seed(self.seed, row.smiles), row.smiles)
         except ConformerError as err:

@@ -26,13 +26,13 @@ from molgen.config.schema import ExperimentConfig
 from molgen.diffusion.marginals import Marginals
 from molgen.diffusion.process import MolecularDiffusion
 from molgen.diffusion.reverse import fixed_or_sampled_atoms, sample_batch, step_schedule
-from molgen.errors import UnsafeFileError, one_line
+from molgen.errors import UnsafeFileError
 from molgen.generate.inpaint import FixedFragment, Inpainter, fragment_atom_counts
 from molgen.generate.options import SampleOptions
 from molgen.generate.placement import placement_for
 from molgen.generate.steering import SteeringRun
 from molgen.model import build_denoiser, build_diffusion
-from molgen.safe_load import CHECKPOINT_ERROR, load_checkpoint
+from molgen.safe_load import CHECKPOINT_ERROR, load_checkpoint, load_fitting_weights
 
 EMA_PREFIX = "ema.module."
 
@@ -74,11 +74,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Molecul
     except ValueError as exc:  # marginals of the wrong length for the config's vocabulary
         raise UnsafeFileError(f"{path}: {CHECKPOINT_ERROR} ({exc})") from None
     denoiser = build_denoiser(config)
-    try:
-        missing, unexpected = denoiser.load_state_dict(weights, strict=False)
-    except RuntimeError as exc:  # a tensor of the wrong shape: "size mismatch for ..."
-        raise UnsafeFileError(f"{Path(path)}: weights do not fit the model of its own config "
-                              f"({one_line(exc).removeprefix('Error(s) in loading state_dict for ')[:300]})") from None
+    missing, unexpected = load_fitting_weights(denoiser, weights, path, "the model of its own config")
     if missing or unexpected:
         raise UnsafeFileError(f"{Path(path)}: weights do not fit the model of its own config "
                               f"(missing {missing[:3]}, unexpected {unexpected[:3]})")

@@ -27,6 +27,9 @@ DEFAULT_STEPS = 100
 #: Most RePaint passes per reverse jump (``--resamplings``): each pass is one more denoiser call per jump; 10 is
 #: the default and RePaint itself uses 10-20, so 1000 is already a run of days.
 MAX_RESAMPLINGS = 1000
+#: RePaint passes per reverse jump and reverse jumps between guidance steps when not given.
+DEFAULT_RESAMPLINGS = 10
+DEFAULT_GUIDE_EVERY = 10
 #: Most reverse jumps between two guidance steps (``--guide-every``): more than any trained T (500).
 MAX_GUIDE_EVERY = 100_000
 #: Molecules per batch when ``--batch-size`` is not given: on the dense path 256 samples 1,000 QM9 molecules
@@ -53,7 +56,7 @@ class Guidance:
 
     guide: str | None = None
     temperature: float | None = None
-    every: int = 10
+    every: int = DEFAULT_GUIDE_EVERY
     score: str | None = None
     keep_top: float | None = None
     start: float = 1.0
@@ -95,7 +98,7 @@ class Fragment:
     :mod:`molgen.generate.inpaint`)."""
 
     source: str | Path | MolGraph
-    resamplings: int = 10
+    resamplings: int = DEFAULT_RESAMPLINGS
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str | Path | MolGraph):

@@ -28,8 +28,8 @@ from molgen.chatter import captured
 from molgen.config.load import config_from_dict, config_to_dict
 from molgen.config.schema import ExperimentConfig
 from molgen.data.template import processed_dir
-from molgen.errors import UnsafeFileError, one_line
-from molgen.safe_load import load_checkpoint
+from molgen.errors import UnsafeFileError
+from molgen.safe_load import load_checkpoint, load_fitting_weights
 from molgen.safe_write import write_text_atomic
 from molgen.training.callbacks import AtomicCheckpointIO, SampleEvaluateCallback
 from molgen.training.data_form import check_agreement
@@ -149,11 +149,7 @@ def read_checkpoint(path: Path) -> dict:
 def _load_weights(module: DiffusionModule, path: Path) -> None:
     state = read_checkpoint(path)["state_dict"]
     wanted = {k: v for k, v in state.items() if k.startswith(("denoiser.", "ema.module."))}
-    try:
-        missing, unexpected = module.load_state_dict(wanted, strict=False)
-    except RuntimeError as exc:  # a tensor of the wrong shape: "size mismatch for ..."
-        raise UnsafeFileError(f"{path}: weights do not fit the model "
-                              f"({one_line(exc).removeprefix('Error(s) in loading state_dict for ')[:300]})") from None
+    missing, unexpected = load_fitting_weights(module, wanted, path)
     missing = [k for k in missing if k.startswith(("denoiser.", "ema.module."))]
     if missing or unexpected:
         raise UnsafeFileError(f"{path}: weights do not fit the model (missing {missing[:3]}, "
